@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// tb: small Unix programs that train video action recognizers when labels are scarce.
+// Layering (downward only): programs -> TBCLI -> TBVideo, TBTensor, TBStream -> TBCore.
+// C enters only through the system-library targets, each imported by one Swift library.
+import PackageDescription
+
+let programs = ["tb-info"]
+
+let package = Package(
+    name: "tb",
+    products: programs.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian, found through pkg-config.
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+        // FFmpeg's macros (AVERROR, AV_NOPTS_VALUE, ...) as functions Swift can call.
+        .target(name: "CFFmpegShim", dependencies: ["CFFmpeg"]),
+
+        .target(name: "TBCore"),
+        .target(name: "TBStream", dependencies: ["TBCore", "CZstd", "CJSONC"]),
+        .target(name: "TBTensor", dependencies: ["TBCore", "CBLAS"]),
+        .target(name: "TBVideo", dependencies: ["TBCore", "TBStream", "CFFmpeg", "CFFmpegShim"]),
+        .target(name: "TBCLI", dependencies: [
+            "TBCore", "TBStream", "TBTensor", "TBVideo",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "tb-info", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/tbbench"),
+
+        .testTarget(name: "TBCoreTests", dependencies: ["TBCore"]),
+        .testTarget(name: "TBStreamTests", dependencies: ["TBStream", "TBCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "TBTensorTests", dependencies: ["TBTensor"]),
+        .testTarget(name: "TBVideoTests", dependencies: ["TBVideo", "TBStream", "TBCore"]),
+        .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,25 @@
+// The OpenBLAS entry points tb uses, and what the library chose at load time.
+
+import CBLAS
+
+public enum BLAS {
+    /// The kernel family OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX").
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p)
+    }
+
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+    }
+
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+
+    /// C[m×n] = alpha·A[m×k]·B[k×n] + beta·C, row-major, no transposes.
+    public static func sgemm(m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(k), b, Int32(n), beta, c, Int32(n))
+    }
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class E2EPlaceholderTests: XCTestCase {}
