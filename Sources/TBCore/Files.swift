@@ -209,3 +209,15 @@ public func fileExists(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0
 }
+
+/// Collects written bytes in memory.
+public final class MemorySink: ByteSink {
+    public let name: String
+    public private(set) var bytes: [UInt8] = []
+
+    public init(name: String = "<memory>") { self.name = name }
+
+    public func write(_ buffer: UnsafeRawBufferPointer) throws {
+        bytes.append(contentsOf: buffer)
+    }
+}
