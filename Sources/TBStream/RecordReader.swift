@@ -18,6 +18,8 @@ public final class RecordReader {
     public private(set) var recordNumber: Int
     /// Byte offset in the source of the current record's frame.
     public private(set) var recordOffset = 0
+    /// Bytes of the source consumed so far: after a whole record, where the next one starts.
+    public var position: Int { consumedBeforeBuffer + inPos }
     private var pending: RecordHeader?
     private var frameDone = false
     private var contentSize: UInt64?

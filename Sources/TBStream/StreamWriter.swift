@@ -48,14 +48,12 @@ public final class StreamWriter {
             throw Failure.internalError("record \(recordsWritten): payload of \(record.payload.count) bytes "
                 + "does not fit shape \(record.shape) of \(record.dtype.rawValue)")
         }
-        let header = Array(record.headerJSON.text.utf8)
-        guard header.count <= RecordLayout.maxHeaderLength else {
-            throw Failure.data("record \(recordsWritten): header of \(header.count) bytes exceeds 1 MiB")
+        let prefix: [UInt8]
+        do {
+            prefix = try StreamWriter.prefix(of: record)
+        } catch let f as Failure {
+            throw Failure(f.status, "record \(recordsWritten): \(f.message)", file: sink.name)
         }
-        var prefix = RecordLayout.magic
-        withUnsafeBytes(of: UInt32(header.count).littleEndian) { prefix.append(contentsOf: $0) }
-        prefix += header
-        prefix += [UInt8](repeating: 0, count: RecordLayout.padding(headerLength: header.count))
 
         try check(ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only))
         // Declaring the size puts it in the frame header, where readers and the index find it.
@@ -92,6 +90,24 @@ public final class StreamWriter {
 }
 
 extension StreamWriter {
+    /// Magic, header length, header and padding: what precedes the payload.
+    static func prefix(of record: Record) throws -> [UInt8] {
+        let header = Array(record.headerJSON.text.utf8)
+        guard header.count <= RecordLayout.maxHeaderLength else {
+            throw Failure.data("header of \(header.count) bytes exceeds 1 MiB")
+        }
+        var prefix = RecordLayout.magic
+        withUnsafeBytes(of: UInt32(header.count).littleEndian) { prefix.append(contentsOf: $0) }
+        prefix += header
+        prefix += [UInt8](repeating: 0, count: RecordLayout.padding(headerLength: header.count))
+        return prefix
+    }
+
+    /// A whole record uncompressed, as `zstd -d` shows it.
+    public static func rawBytes(of record: Record) throws -> [UInt8] {
+        try prefix(of: record) + record.payload
+    }
+
     /// One zstd frame holding `raw` as it is, with or without its size in the frame
     /// header: how tests and tools build records that StreamWriter would refuse to write.
     static func frame(raw: [UInt8], declareSize: Bool = true, level: Int32 = 1) throws -> [UInt8] {
@@ -107,4 +123,9 @@ extension StreamWriter {
         if ZSTD_isError(n) != 0 { throw Failure.internalError("zstd: \(String(cString: ZSTD_getErrorName(n)))") }
         return Array(out[0..<n])
     }
+}
+
+extension StreamWriter {
+    /// "zstd 1.5.4", for --version.
+    public static var zstdVersion: String { "zstd " + String(cString: ZSTD_versionString()) }
 }

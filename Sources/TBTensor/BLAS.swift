@@ -9,6 +9,12 @@ public enum BLAS {
         return String(cString: p)
     }
 
+    /// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
+    public static var configString: String {
+        guard let p = openblas_get_config() else { return "unknown" }
+        return String(cString: p)
+    }
+
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
     }

@@ -1,0 +1,119 @@
+// Atomic output: a program writes `-o FILE` to a temporary beside it and renames it
+// into place only when the whole output is written. A failing, interrupted or
+// killed-by-signal run leaves no file behind (a `kill -9` leaves only the hidden temporary).
+
+import TBCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum TemporaryFiles {
+    // The signal handler may only call async-signal-safe functions, so the paths live in
+    // C strings in a fixed table it can walk without Swift's runtime.
+    static let capacity = 16
+    nonisolated(unsafe) static let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
+    nonisolated(unsafe) static var initialized = false
+
+    static func installSignalHandlers() {
+        if !initialized {
+            table.initialize(repeating: nil, count: capacity)
+            initialized = true
+        }
+        for s in [SIGINT, SIGTERM, SIGHUP] {
+            signal(s) { sig in
+                for i in 0..<TemporaryFiles.capacity {
+                    if let p = TemporaryFiles.table[i] { unlink(p) }
+                }
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+        }
+    }
+
+    static func add(_ path: String) {
+        if !initialized { installSignalHandlers() }
+        for i in 0..<capacity where table[i] == nil {
+            table[i] = strdup(path)
+            return
+        }
+    }
+
+    static func remove(_ path: String, unlinkFile: Bool) {
+        guard initialized else { return }
+        for i in 0..<capacity {
+            if let p = table[i], String(cString: p) == path {
+                table[i] = nil
+                if unlinkFile { unlink(p) }
+                free(p)
+            }
+        }
+    }
+
+    static func removeAll() {
+        guard initialized else { return }
+        for i in 0..<capacity {
+            if let p = table[i] {
+                table[i] = nil
+                unlink(p)
+                free(p)
+            }
+        }
+    }
+}
+
+/// Where a program's main output goes: stdout, or a file that appears only when complete.
+public final class Output {
+    public let file: OutputFile
+    /// The name the user gave ("-" or nil for stdout).
+    public let path: String?
+    private let temporaryPath: String?
+    private var committed = false
+
+    /// Opens `path` for atomic writing, or stdout when `path` is nil or "-".
+    public init(path: String?) throws {
+        guard let path, path != "-" else {
+            self.path = nil
+            temporaryPath = nil
+            file = OutputFile.standardOutput()
+            return
+        }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !base.isEmpty else { throw Failure(.usage, "output name is a directory", file: path) }
+        var template = Array("\(dir).\(base).tmp.XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw Failure(.ioError, "cannot create output: \(errnoString(errno))", file: path)
+        }
+        let tmp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        // mkstemp makes the file 0600; outputs are ordinary files, so honour the umask.
+        let mask = umask(0)
+        umask(mask)
+        fchmod(fd, 0o666 & ~mask)
+        self.path = path
+        temporaryPath = tmp
+        file = OutputFile(fd: fd, name: path, owned: true, bufferSize: 1 << 20)
+        TemporaryFiles.add(tmp)
+    }
+
+    /// Flushes and, for a file, moves it into place. Until this is called the output does not exist.
+    public func commit() throws {
+        guard !committed else { return }
+        guard let tmp = temporaryPath, let path else {
+            try file.flush()
+            committed = true
+            return
+        }
+        try file.sync()
+        guard rename(tmp, path) == 0 else {
+            throw Failure(.ioError, "cannot rename the finished output into place: \(errnoString(errno))", file: path)
+        }
+        committed = true
+        TemporaryFiles.remove(tmp, unlinkFile: false)
+    }
+
+    deinit {
+        if !committed, let tmp = temporaryPath { TemporaryFiles.remove(tmp, unlinkFile: true) }
+    }
+}
