@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "TBTensorTests", dependencies: ["TBTensor"]),
         .testTarget(name: "TBVideoTests", dependencies: ["TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

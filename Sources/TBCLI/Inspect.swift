@@ -2,6 +2,7 @@
 
 import TBCore
 import TBStream
+import TBVideo
 
 public struct SheetOptions {
     public var path: String
@@ -25,6 +26,10 @@ public struct InspectOptions {
 
 /// Describes one input ("-" for stdin) on `out`.
 public func inspect(path: String, options: InspectOptions, to out: OutputFile, common: CommonOptions) throws {
+    if path != "-" && isDirectory(path) {
+        // A directory of HMDB51 split files is a label set.
+        return try describeLabels(try LabelSet.load(path: path), name: path, options: options, to: out)
+    }
     let source = try PeekSource(try InputFile(path: path), peek: FileKind.peekSize)
     let name = path == "-" ? "<stdin>" : path
     switch FileKind.detect(source.prefix) {
@@ -46,15 +51,21 @@ func inspectStream(_ source: PeekSource, name: String, options: InspectOptions, 
                    common: CommonOptions) throws {
     let reader = try RecordReader(source: source)
     var totals = StreamTotals()
-    var sheetRecords: [Record] = []
+    var sheet = options.sheet.map { o -> ContactSheet in
+        var c = ContactSheetOptions()
+        c.framesPerRow = o.framesPerRecord
+        c.thumbnailHeight = o.thumbnailHeight
+        return ContactSheet(options: c)
+    }
     let progress = common.makeProgress("tb-info \(name)")
     while options.limit.map({ reader.recordNumber < $0 }) ?? true {
         let offset = reader.recordOffset
         guard let header = try reader.nextHeader() else { break }
         let summary = RecordSummary(number: reader.recordNumber, offset: offset, header: header)
-        if options.sheet != nil {
-            sheetRecords.append(Record(dtype: header.dtype, shape: header.shape, header: header.header,
-                                       payload: try reader.readPayload()))
+        if sheet != nil {
+            // Drawn as it streams by: the sheet never holds more than one record.
+            sheet?.append(Record(dtype: header.dtype, shape: header.shape, header: header.header,
+                                 payload: try reader.readPayload()), number: summary.number)
         } else {
             // Decompressed and checksummed, not kept: a corrupt payload is still reported.
             try reader.skipPayload()
@@ -76,18 +87,11 @@ func inspectStream(_ source: PeekSource, name: String, options: InspectOptions, 
             for line in totals.text { try out.write(line + "\n") }
         }
     }
-    if let sheet = options.sheet {
-        try writeContactSheet(sheetRecords, options: sheet)
+    if let sheet, let path = options.sheet?.path {
+        guard sheet.count > 0 else { throw Failure(.dataError, "no records to draw a contact sheet of", file: name) }
+        let out = try Output(path: path)
+        try out.file.write(try PNG.encode(sheet.render()))
+        try out.commit()
     }
 }
 
-// Until the checkpoint, label and contact-sheet readers land these say so plainly.
-func inspectCheckpoint(_ source: PeekSource, name: String, options: InspectOptions, to out: OutputFile) throws {
-    throw Failure(.software, "safetensors inspection is not built yet", file: name)
-}
-func inspectLabels(_ source: PeekSource, name: String, options: InspectOptions, to out: OutputFile) throws {
-    throw Failure(.software, "label file inspection is not built yet", file: name)
-}
-func writeContactSheet(_ records: [Record], options: SheetOptions) throws {
-    throw Failure(.software, "contact sheets are not built yet", file: options.path)
-}

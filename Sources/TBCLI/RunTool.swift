@@ -23,16 +23,7 @@ public func runTool<C: ParsableCommand>(_ command: C.Type, name: String,
     } catch let f as Failure {
         exit(with: f, tool: name)
     } catch {
-        // swift-argument-parser's own errors: help and --version go to stdout and exit 0;
-        // everything else is a usage error (64), on one line.
-        let code = C.exitCode(for: error)
-        if code == .success {
-            print(C.fullMessage(for: error))
-            Glibc.exit(0)
-        }
-        let message = C.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad usage"
-        writeStandardError("\(name): \(message.trimmingLeadingError()) (see '\(name) --help')\n")
-        Glibc.exit(ExitStatus.usage.rawValue)
+        exitForParserError(error, command: C.self, tool: name)
     }
 
     do {
@@ -43,11 +34,26 @@ public func runTool<C: ParsableCommand>(_ command: C.Type, name: String,
         exit(with: Failure.usage(e.message), tool: name)
     } catch let e as ExitCode {
         Glibc.exit(e.rawValue)
+    } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+        // `--help` and `--version` reach here: the parser returns a command that throws them.
+        exitForParserError(error, command: C.self, tool: name)
     } catch {
         exit(with: Failure.internalError("\(error)"), tool: name)
     }
     TemporaryFiles.removeAll()
     Glibc.exit(0)
+}
+
+/// swift-argument-parser's own errors: help and --version go to stdout and exit 0;
+/// everything else is a usage error (64, not the parser's 1), on one line.
+func exitForParserError<C: ParsableCommand>(_ error: Error, command: C.Type, tool: String) -> Never {
+    if C.exitCode(for: error) == .success {
+        print(C.fullMessage(for: error))
+        Glibc.exit(0)
+    }
+    let message = C.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad usage"
+    writeStandardError("\(tool): \(message.trimmingLeadingError()) (see '\(tool) --help')\n")
+    Glibc.exit(ExitStatus.usage.rawValue)
 }
 
 /// Prints the failure (unless the reader went away) and exits with its status.

@@ -21,7 +21,7 @@ struct Info: ParsableCommand {
     @Flag(name: [.short, .long], help: "Totals instead of a line per record, tensor or class.")
     var summary = false
 
-    @Flag(name: .long, help: "JSON lines instead of text.")
+    @Flag(name: [.short, .long], help: "JSON lines instead of text.")
     var json = false
 
     @Option(name: [.customShort("n"), .customLong("records")],

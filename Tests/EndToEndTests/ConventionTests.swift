@@ -1,0 +1,84 @@
+// DESIGN.md §1 conventions, checked on the built programs: exit codes, one-line
+// messages, a quiet end on a closed pipe, no partial output files.
+
+import XCTest
+import TBCore
+import TBStream
+
+final class ConventionTests: XCTestCase {
+    var dir: Scratch!
+
+    override func setUpWithError() throws {
+        dir = try Scratch()
+        try dir.writeStream("train.tbs", (0..<6).map { colourFrames(id: "v/clip \($0).mp4", label: $0 % 3, seed: $0) })
+    }
+
+    func testUsageErrorsExit64OnOneLine() throws {
+        for args in ["--no-such-option", "--records -3 train.tbs", "--threads 0 train.tbs", "--sheet-frames x train.tbs"] {
+            let r = try dir.sh("tb-info \(args)")
+            XCTAssertEqual(r.status, 64, args)
+            XCTAssertTrue(r.stderr.hasPrefix("tb-info: "), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertEqual(r.stdout, "")
+        }
+    }
+
+    func testHelpAndVersionExit0OnStdout() throws {
+        let help = try dir.sh("tb-info --help")
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("--summary"))
+        let version = try dir.sh("tb-info --version")
+        XCTAssertEqual(version.status, 0)
+        XCTAssertTrue(version.stdout.hasPrefix("tb-info 0."), version.stdout)
+        XCTAssertTrue(version.stdout.contains("OpenBLAS"), version.stdout)
+        XCTAssertTrue(version.stdout.contains("libavcodec"), version.stdout)
+    }
+
+    func testOpenBLASGetsItsFastKernelsOnAVX512() throws {
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let version = try dir.sh("tb-info --version").stdout
+        if flags.contains(" avx512f") {
+            XCTAssertTrue(version.contains("kernels SkylakeX"), version)
+        }
+        // A user's own choice wins.
+        let chosen = try dir.sh("OPENBLAS_CORETYPE=Haswell tb-info --version").stdout
+        XCTAssertTrue(chosen.contains("kernels Haswell"), chosen)
+    }
+
+    func testMissingInputExits66() throws {
+        let r = try dir.sh("tb-info nope.tbs")
+        XCTAssertEqual(r.status, 66)
+        XCTAssertEqual(r.stderr, "tb-info: nope.tbs: No such file or directory\n")
+    }
+
+    func testCorruptStreamExits65NamingFileRecordAndOffset() throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.file("train.tbs"))))
+        try dir.write("cut.tbs", bytes: Array(bytes[0..<(bytes.count - 10)]))
+        let r = try dir.sh("tb-info cut.tbs")
+        XCTAssertEqual(r.status, 65)
+        XCTAssertTrue(r.stderr.hasPrefix("tb-info: cut.tbs: record 5 (byte "), r.stderr)
+        XCTAssertTrue(r.stderr.contains("truncated"), r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 5, "the good records are still listed")
+        let garbage = try dir.sh("head -c 3000 /dev/urandom | tr -d '\\000' > junk.bin; tb-info junk.bin")
+        XCTAssertEqual(garbage.status, 65, garbage.stderr)
+    }
+
+    func testClosedPipeEndsQuietly() throws {
+        // Enough output to fill the pipe: the writer must meet EPIPE, not finish first.
+        try dir.writeStream("big.tbs", (0..<4000).map { colourFrames(id: "v\($0)", label: 1, frames: 1, size: 2) })
+        let r = try dir.sh("set -o pipefail; tb-info big.tbs | head -1; echo \"status ${PIPESTATUS[0]}\" >&2")
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1)
+        XCTAssertEqual(r.stderr, "status 141\n", "no message, killed-by-SIGPIPE status")
+    }
+
+    func testStdinAndDashAndSeveralFiles() throws {
+        let a = try dir.sh("tb-info < train.tbs")
+        let b = try dir.sh("cat train.tbs | tb-info -")
+        XCTAssertEqual(a.status, 0)
+        XCTAssertEqual(a.stdout, b.stdout)
+        let two = try dir.sh("tb-info train.tbs train.tbs")
+        XCTAssertTrue(two.stdout.hasPrefix("==> train.tbs <==\n"), two.stdout)
+        let cat = try dir.sh("cat train.tbs train.tbs | tb-info --summary --json")
+        XCTAssertTrue(cat.stdout.contains("\"records\":12"), cat.stdout)
+    }
+}
