@@ -24,8 +24,9 @@ public struct InspectOptions {
     public init() {}
 }
 
-/// Describes one input ("-" for stdin) on `out`.
-public func inspect(path: String, options: InspectOptions, to out: OutputFile, common: CommonOptions) throws {
+/// Describes one input ("-" for stdin) on `out`; returns counts for the --log line.
+@discardableResult
+public func inspect(path: String, options: InspectOptions, to out: OutputFile, common: CommonOptions) throws -> JSONObject {
     if path != "-" && isDirectory(path) {
         // A directory of HMDB51 split files is a label set.
         return try describeLabels(try LabelSet.load(path: path), name: path, options: options, to: out)
@@ -34,11 +35,11 @@ public func inspect(path: String, options: InspectOptions, to out: OutputFile, c
     let name = path == "-" ? "<stdin>" : path
     switch FileKind.detect(source.prefix) {
     case .stream:
-        try inspectStream(source, name: name, options: options, to: out, common: common)
+        return try inspectStream(source, name: name, options: options, to: out, common: common)
     case .safetensors:
-        try inspectCheckpoint(source, name: name, options: options, to: out)
+        return try inspectCheckpoint(source, name: name, options: options, to: out)
     case .text:
-        try inspectLabels(source, name: name, options: options, to: out)
+        return try inspectLabels(source, name: name, options: options, to: out)
     case .empty:
         throw Failure(.dataError, "empty input", file: name)
     case .unknown:
@@ -48,7 +49,7 @@ public func inspect(path: String, options: InspectOptions, to out: OutputFile, c
 }
 
 func inspectStream(_ source: PeekSource, name: String, options: InspectOptions, to out: OutputFile,
-                   common: CommonOptions) throws {
+                   common: CommonOptions) throws -> JSONObject {
     let reader = try RecordReader(source: source)
     var totals = StreamTotals()
     var sheet = options.sheet.map { o -> ContactSheet in
@@ -93,5 +94,6 @@ func inspectStream(_ source: PeekSource, name: String, options: InspectOptions, 
         try out.file.write(try PNG.encode(sheet.render()))
         try out.commit()
     }
+    return JSONObject([("format", "stream"), ("records", JSON(totals.records)),
+                       ("payload_bytes", JSON(totals.payloadBytes)), ("compressed_bytes", JSON(totals.compressedBytes))])
 }
-

@@ -6,12 +6,13 @@ import TBStream
 import Glibc
 #endif
 
-func inspectCheckpoint(_ source: PeekSource, name: String, options: InspectOptions, to out: OutputFile) throws {
+func inspectCheckpoint(_ source: PeekSource, name: String, options: InspectOptions, to out: OutputFile) throws -> JSONObject {
     // A file is mapped, not read; standard input has to be read whole.
     let file = name == "<stdin>" ? try SafeTensorsFile(bytes: try source.readAll(), name: name)
                                  : try SafeTensorsFile(path: name)
     let entries = options.limit.map { Array(file.entries.prefix($0)) } ?? file.entries
     let metadata = file.metadata.sorted { $0.key < $1.key }
+    let counts = JSONObject([("format", "safetensors"), ("tensors", JSON(file.entries.count))])
     if options.summary {
         let values = file.entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
         let bytes = file.entries.reduce(0) { $0 + $1.offsets.count }
@@ -24,7 +25,7 @@ func inspectCheckpoint(_ source: PeekSource, name: String, options: InspectOptio
             try out.write("tensors: \(file.entries.count)\nvalues: \(values)\nbytes: \(byteString(bytes))\n"
                 + "metadata: " + (metadata.isEmpty ? "none" : metadata.map(\.key).joined(separator: ", ")) + "\n")
         }
-        return
+        return counts
     }
     for e in entries {
         let count = e.shape.reduce(1, *)
@@ -44,20 +45,23 @@ func inspectCheckpoint(_ source: PeekSource, name: String, options: InspectOptio
     } else {
         for (k, v) in metadata { try out.write("__metadata__ \(k)=\(JSON.string(v).compactText(limit: 200))\n") }
     }
+    return counts
 }
 
-func inspectLabels(_ source: PeekSource, name: String, options: InspectOptions, to out: OutputFile) throws {
+func inspectLabels(_ source: PeekSource, name: String, options: InspectOptions, to out: OutputFile) throws -> JSONObject {
     let set = name == "<stdin>" ? try LabelSet.load(bytes: try source.readAll(), name: name)
                                 : try LabelSet.load(path: name)
-    try describeLabels(set, name: name, options: options, to: out)
+    return try describeLabels(set, name: name, options: options, to: out)
 }
 
 /// One line per label: number, entries, class name; then entries without a label.
-func describeLabels(_ set: LabelSet, name: String, options: InspectOptions, to out: OutputFile) throws {
+@discardableResult
+func describeLabels(_ set: LabelSet, name: String, options: InspectOptions, to out: OutputFile) throws -> JSONObject {
     var counts: [Int: Int] = [:]
     for r in set.records { if let l = r.label { counts[l, default: 0] += 1 } }
     for l in set.classes.indices where counts[l] == nil { counts[l] = 0 }  // classes nobody has
     let labels = counts.keys.sorted()
+    let summary = JSONObject([("format", "labels"), ("entries", JSON(set.count)), ("classes", JSON(labels.count))])
     func className(_ l: Int) -> String? { l < set.classes.count ? set.classes[l] : nil }
     if options.summary {
         if options.json {
@@ -67,7 +71,7 @@ func describeLabels(_ set: LabelSet, name: String, options: InspectOptions, to o
         } else {
             try out.write("entries: \(set.count)\nclasses: \(labels.count)\nunlabeled: \(set.unlabeledCount)\n")
         }
-        return
+        return summary
     }
     for l in labels {
         if options.json {
@@ -84,6 +88,7 @@ func describeLabels(_ set: LabelSet, name: String, options: InspectOptions, to o
             ? JSON.object(JSONObject([("file", .string(name)), ("label", .null), ("count", JSON(set.unlabeledCount))])).text + "\n"
             : "- \(set.unlabeledCount) (no label)\n")
     }
+    return summary
 }
 
 func isDirectory(_ path: String) -> Bool {

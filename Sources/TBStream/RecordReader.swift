@@ -178,7 +178,7 @@ public final class RecordReader {
                 throw fail(header.map { "payload is shorter than " + needs($0) } ?? "record ends inside \(what)")
             }
             if inPos == inEnd, try refill() == 0 {
-                throw fail("stream ends inside \(what) (truncated)")
+                throw fail("truncated: the stream ends inside this record (in \(what))")
             }
             var input = ZSTD_inBuffer(src: inBuffer, size: inEnd, pos: inPos)
             let r = ZSTD_decompressStream(dctx, &output, &input)

@@ -54,6 +54,7 @@ struct Info: ParsableCommand {
     func run() throws {
         common.apply()
         let out = OutputFile.standardOutput()
+        let log = try common.openLog(tool: "tb-info")
         let inputs = files.isEmpty ? ["-"] : files
         var options = InspectOptions()
         options.summary = summary
@@ -65,7 +66,9 @@ struct Info: ParsableCommand {
             if inputs.count > 1 && !json {
                 try out.write((i > 0 ? "\n" : "") + "==> \(path) <==\n")
             }
-            try inspect(path: path, options: options, to: out, common: common)
+            var counts = try inspect(path: path, options: options, to: out, common: common)
+            counts["file"] = .string(path)
+            try log?.write("file", counts)
         }
         try out.flush()
     }

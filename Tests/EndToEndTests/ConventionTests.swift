@@ -81,4 +81,43 @@ final class ConventionTests: XCTestCase {
         let cat = try dir.sh("cat train.tbs train.tbs | tb-info --summary --json")
         XCTAssertTrue(cat.stdout.contains("\"records\":12"), cat.stdout)
     }
+
+    func testLogAppendsJSONLines() throws {
+        try dir.sh("tb-info --log run.jsonl train.tbs > /dev/null; tb-info --log run.jsonl -s train.tbs > /dev/null")
+        let lines = try String(contentsOfFile: dir.file("run.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, "appended, not overwritten")
+        let o = try XCTUnwrap(try JSON.parse(String(lines[1])).objectValue)
+        XCTAssertEqual(o["tool"], "tb-info")
+        XCTAssertEqual(o["event"], "file")
+        XCTAssertEqual(o["records"], 6)
+        XCTAssertEqual(o["file"], "train.tbs")
+        XCTAssertNotNil(o["time"]?.doubleValue)
+    }
+
+    func testProgressOnlyWhenAskedOrOnATerminal() throws {
+        let quiet = try dir.sh("tb-info train.tbs")
+        XCTAssertEqual(quiet.stderr, "", "stderr is a pipe here: no progress")
+        let forced = try dir.sh("tb-info --progress train.tbs")
+        XCTAssertTrue(forced.stderr.contains("6 records"), forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("/s"), forced.stderr)
+        XCTAssertEqual(try dir.sh("tb-info --progress --quiet train.tbs").status, 64)
+    }
+
+    func testStreamsFromTheZstdToolAreRead() throws {
+        // Raw records compressed by the zstd CLI from a pipe: no size in the frame header.
+        let raw = try [colourFrames(id: "a", label: 0), colourFrames(id: "b", label: 1)]
+            .map { try StreamWriter.rawBytes(of: $0) }
+        try dir.write("raw.bin", bytes: raw[0] + raw[1])
+        let r = try dir.sh("cat raw.bin | zstd -q -c -19 | tb-info -s -j")
+        XCTAssertEqual(r.status, 65, "one zstd frame holding two records is refused: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("longer"), r.stderr)
+        try dir.write("a.bin", bytes: raw[0])
+        try dir.write("b.bin", bytes: raw[1])
+        let ok = try dir.sh("(zstd -q -c < a.bin; zstd -q -c -9 < b.bin) | tb-info")
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertEqual(ok.stdout.split(separator: "\n").count, 2)
+        // And `zstd -d` shows what tb wrote, byte for byte.
+        let d = try dir.sh("zstd -dc train.tbs | head -c 4")
+        XCTAssertEqual(d.stdout, "TBR1")
+    }
 }

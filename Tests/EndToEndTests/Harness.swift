@@ -51,6 +51,7 @@ final class Scratch {
         let sink = MemorySink()
         let w = try StreamWriter(sink: sink, level: level)
         for r in records { try w.write(r) }
+        try w.flush()
         try write(name, bytes: sink.bytes)
     }
 

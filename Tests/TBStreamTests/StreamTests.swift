@@ -8,6 +8,7 @@ func roundTrip(_ records: [Record], level: Int32 = 1, workers: Int = 0) throws -
     let sink = MemorySink()
     let w = try StreamWriter(sink: sink, level: level, workers: workers)
     for r in records { try w.write(r) }
+    try w.flush()
     return (sink.bytes, try readAll(sink.bytes))
 }
 
@@ -66,6 +67,16 @@ final class StreamTests: XCTestCase {
         // Compare as a Bool: a failing XCTAssertEqual would print 50 MB.
         XCTAssertTrue(back == [big, bigger])
         XCTAssertEqual(try StreamIndex(path: try temporaryFile(bytes)).count, 2)
+    }
+
+    func testBackgroundWorkersWriteTheSameBytesInOrder() throws {
+        let records = (0..<9).map { frames(1 + $0 % 3, 24, 40, seed: UInt64($0), id: "v\($0)") }
+        let serial = try roundTrip(records, workers: 0).bytes
+        for workers in [1, 2, 3] {
+            let (bytes, back) = try roundTrip(records, workers: workers)
+            XCTAssertTrue(bytes == serial, "workers \(workers)")
+            XCTAssertEqual(back.map(\.id), records.map(\.id))
+        }
     }
 
     func testHeaderLayoutOnTheWire() throws {
