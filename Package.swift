@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // tb: small Unix programs that train video action recognizers when labels are scarce.
-// Layering (downward only): programs -> TBCLI -> TBVideo, TBTensor, TBStream -> TBCore.
+// Layering (downward only): programs -> TBCLI -> TBNN, TBVideo -> TBTensor, TBStream -> TBCore.
 // C enters only through the system-library targets, each imported by one Swift library.
 import PackageDescription
 
@@ -25,9 +25,10 @@ let package = Package(
         .target(name: "TBCore"),
         .target(name: "TBStream", dependencies: ["TBCore", "CZstd", "CJSONC"]),
         .target(name: "TBTensor", dependencies: ["TBCore", "CBLAS"]),
+        .target(name: "TBNN", dependencies: ["TBCore", "TBTensor", "TBStream"]),
         .target(name: "TBVideo", dependencies: ["TBCore", "TBStream", "CFFmpeg", "CFFmpegShim"]),
         .target(name: "TBCLI", dependencies: [
-            "TBCore", "TBStream", "TBTensor", "TBVideo",
+            "TBCore", "TBStream", "TBTensor", "TBNN", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "tb-info", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
@@ -40,6 +41,8 @@ let package = Package(
         .testTarget(name: "TBStreamTests", dependencies: ["TBStream", "TBCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TBTensorTests", dependencies: ["TBTensor"]),
+        .testTarget(name: "TBNNTests", dependencies: ["TBNN", "TBTensor", "TBStream", "TBCore"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "TBVideoTests", dependencies: ["TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBCore"]),
