@@ -29,3 +29,24 @@ public enum BLAS {
                     alpha, a, Int32(k), b, Int32(n), beta, c, Int32(n))
     }
 }
+
+extension BLAS {
+    /// C[m×n] = alpha·op(A)·op(B) + beta·C, row-major with explicit leading dimensions,
+    /// where op(A) is m×k (A stored k×m when `transA`) and op(B) is k×n (stored n×k when `transB`).
+    /// Conv kernels use the leading dimensions to address one sample's block of a batched matrix.
+    public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            // BLAS would only scale C; do it here so a zero-size K never reaches OpenBLAS.
+            for i in 0..<m {
+                let row = c + i * ldc
+                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,87 @@
+// Elementwise ops: relu, add, scale, dropout. Loops run over unsafe buffers so that the
+// compiler vectorises them; each backward allocates one gradient tensor at most.
+
+import TBCore
+import TBTensor
+
+extension Tape {
+    /// max(x, 0), elementwise.
+    public func relu(_ x: Variable) -> Variable {
+        let n = x.value.count
+        var y = Tensor(zeros: x.shape)
+        y.data.withUnsafeMutableBufferPointer { out in
+            x.value.data.withUnsafeBufferPointer { src in
+                for i in 0..<n { out[i] = max(src[i], 0) }
+            }
+        }
+        return result(y, inputs: [x]) { [y] dy in
+            // dX = dY where the output is positive: the output is already saved, the input
+            // need not be (y > 0 exactly when x > 0).
+            var dx = dy
+            dx.data.withUnsafeMutableBufferPointer { g in
+                y.data.withUnsafeBufferPointer { out in
+                    for i in 0..<n { g[i] = out[i] > 0 ? g[i] : 0 }
+                }
+            }
+            x.accumulate(dx)
+        }
+    }
+
+    /// a + b, elementwise (same element count; the result has a's shape).
+    public func add(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(a.value.count == b.value.count, "add: \(a.shape) and \(b.shape)")
+        var y = a.value
+        y.add(b.value)
+        return result(y, inputs: [a, b]) { dy in
+            // The same dY reaches both; copy-on-write shares it until one is changed.
+            if a.requiresGrad { a.accumulate(dy) }
+            if b.requiresGrad { b.accumulate(dy) }
+        }
+    }
+
+    /// c · x.
+    public func scale(_ x: Variable, _ c: Float) -> Variable {
+        result(scaled(x.value, c), inputs: [x]) { dy in x.accumulate(scaled(dy, c)) }
+    }
+
+    /// Inverted dropout: zeroes each value with probability `p` and scales the kept ones by
+    /// 1/(1 − p), so evaluation needs no rescaling. Identity unless training (`training`
+    /// overrides the tape's mode). Draws one number per element from `generator`.
+    public func dropout(_ x: Variable, p: Float, generator: inout SeededGenerator,
+                        training: Bool? = nil) -> Variable {
+        precondition(p >= 0 && p <= 1, "dropout: p = \(p) outside [0, 1]")
+        guard training ?? self.training, p > 0 else { return x }
+        let n = x.value.count
+        // [same shape as x]: 0 or 1/(1 − p); forward and backward both multiply by it.
+        var mask = Tensor(zeros: x.shape)
+        let keep: Float = p < 1 ? 1 / (1 - p) : 0
+        mask.data.withUnsafeMutableBufferPointer { m in
+            for i in 0..<n { m[i] = generator.nextUnitFloat() >= p ? keep : 0 }
+        }
+        let y = multiplied(x.value, mask)
+        return result(y, inputs: [x]) { [mask] dy in x.accumulate(multiplied(dy, mask)) }
+    }
+}
+
+/// c · t.
+func scaled(_ t: Tensor, _ c: Float) -> Tensor {
+    var out = t
+    let n = t.count
+    out.data.withUnsafeMutableBufferPointer { o in
+        for i in 0..<n { o[i] *= c }
+    }
+    return out
+}
+
+/// a ⊙ b, elementwise; the result has a's shape.
+func multiplied(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.count == b.count)
+    var out = a
+    let n = a.count
+    out.data.withUnsafeMutableBufferPointer { o in
+        b.data.withUnsafeBufferPointer { m in
+            for i in 0..<n { o[i] *= m[i] }
+        }
+    }
+    return out
+}

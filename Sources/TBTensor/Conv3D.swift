@@ -1,0 +1,135 @@
+// 3D convolution (no groups, no bias) by vol2col + sgemm, forward and both backward passes
+// side by side. Layout NCTHW; a 2D convolution is the T = 1, kernel-t = 1 case.
+//
+// The output positions are cut into tiles (ConvShape.tiles) whose column matrix fits in cache;
+// each tile is one GEMM. OpenBLAS threads the GEMMs; vol2col/col2vol split over rows or
+// channels that write disjoint memory, so results are deterministic.
+
+/// Fast 3D convolution kernels over NCTHW tensors.
+public enum Conv3D {
+    /// Output [N, Cout, T', H', W'] of input [N, Cin, T, H, W] and weight [Cout, Cin, kt, kh, kw].
+    public static func forward(input: Tensor, weight: Tensor, geometry: ConvGeometry) -> Tensor {
+        let shape = ConvShape(inputShape: input.shape, weightShape: weight.shape, geometry: geometry)
+        guard !shape.isEmpty else { return Tensor(zeros: shape.outputShape) }
+        return Tensor.filled(shape.outputShape) { y in
+            input.data.withUnsafeBufferPointer { x in
+                weight.data.withUnsafeBufferPointer { w in
+                    guard let x = x.baseAddress, let w = w.baseAddress else { return }
+                    convolve(input: x, weight: w, shape: shape, output: y)
+                }
+            }
+        }
+    }
+
+    /// Gradient with respect to the input [N, Cin, T, H, W] (`inputShape`), given dY [N, Cout, T', H', W'].
+    public static func backwardInput(gradOutput: Tensor, weight: Tensor, inputShape: [Int],
+                                     geometry: ConvGeometry) -> Tensor {
+        let shape = ConvShape(inputShape: inputShape, weightShape: weight.shape, geometry: geometry)
+        precondition(gradOutput.shape == shape.outputShape,
+                     "Conv3D: gradient \(gradOutput.shape) is not the output shape \(shape.outputShape)")
+        guard !shape.isEmpty else { return Tensor(zeros: inputShape) }
+        if usesTransposedConvolution(shape) {
+            return backwardInputByConvolution(gradOutput: gradOutput, weight: weight, shape: shape)
+        }
+        return backwardInputByCol2Vol(gradOutput: gradOutput, weight: weight, shape: shape)
+    }
+
+    /// Gradient with respect to the weight, dW [Cout, Cin, kt, kh, kw], summed over the batch.
+    public static func backwardWeight(gradOutput: Tensor, input: Tensor, geometry: ConvGeometry) -> Tensor {
+        precondition(gradOutput.rank == 5, "Conv3D: gradient shape \(gradOutput.shape) is not [N, C, T, H, W]")
+        let shape = ConvShape(inputShape: input.shape, outChannels: gradOutput.shape[1], geometry: geometry)
+        precondition(gradOutput.shape == shape.outputShape,
+                     "Conv3D: gradient \(gradOutput.shape) is not the output shape \(shape.outputShape)")
+        let P = shape.outputVolume, rows = shape.columnRows, cout = shape.outChannels
+        return Tensor.filled(shape.weightShape) { dw in
+            dw.update(repeating: 0, count: cout * rows)
+            guard !shape.isEmpty else { return }
+            gradOutput.data.withUnsafeBufferPointer { dy in
+                input.data.withUnsafeBufferPointer { x in
+                    guard let dy = dy.baseAddress, let x = x.baseAddress else { return }
+                    if shape.isPointwise && P >= pointwiseMinimumVolume {
+                        // dW += dY_n[Cout, P] · X_n[Cin, P]ᵀ, straight from the tensors.
+                        for n in 0..<shape.batch {
+                            BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: P,
+                                       a: dy + n * cout * P, lda: P, b: x + n * rows * P, ldb: P,
+                                       beta: n == 0 ? 0 : 1, c: dw, ldc: rows)
+                        }
+                        return
+                    }
+                    let tiles = shape.tiles(), width = tiles.map { $0.width(shape) }.max() ?? 0
+                    let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+                    let batchedGrad = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
+                    defer { columns.deallocate(); batchedGrad.deallocate() }
+                    for (i, tile) in tiles.enumerated() {
+                        let ld = tile.width(shape), grad = dy + tile.firstSample * cout * P
+                        VolumeColumns.gather(input: x + tile.firstSample * shape.inChannels * shape.inputVolume,
+                                             tile: tile, shape: shape, columns: columns)
+                        // dW[Cout, Cin·K] += dY[Cout, tile] · columns[Cin·K, tile]ᵀ, where dY of a tile of
+                        // whole samples is first reordered to [Cout, samples·P] to match the columns.
+                        if tile.isBatched {
+                            VolumeColumns.interleave(grad, samples: tile.samples, rows: cout, columns: P, into: batchedGrad)
+                        }
+                        BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: ld,
+                                   a: tile.isBatched ? UnsafePointer(batchedGrad) : grad + tile.rows.lowerBound * shape.output.w,
+                                   lda: tile.isBatched ? ld : P, b: columns, ldb: ld,
+                                   beta: i == 0 ? 0 : 1, c: dw, ldc: rows)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Below this many output positions per sample, a 1×1×1 convolution batches samples
+    /// through the column path rather than running one small GEMM per sample.
+    static let pointwiseMinimumVolume = 1024
+
+    /// output = weight ⊛ input for one ConvShape; pointers address [N, Cin, T, H, W],
+    /// [Cout, Cin·K] and [N, Cout, T', H', W'].
+    static func convolve(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, shape: ConvShape,
+                         output y: UnsafeMutablePointer<Float>) {
+        let P = shape.outputVolume, rows = shape.columnRows, cout = shape.outChannels
+        guard !shape.isEmpty else {
+            y.update(repeating: 0, count: shape.batch * cout * P)
+            return
+        }
+        if shape.isPointwise && P >= pointwiseMinimumVolume {
+            // Y_n[Cout, P] = W[Cout, Cin] · X_n[Cin, P]: the input is its own column matrix.
+            for n in 0..<shape.batch {
+                BLAS.sgemm(transA: false, transB: false, m: cout, n: P, k: rows, a: w, lda: rows,
+                           b: x + n * rows * P, ldb: P, beta: 0, c: y + n * cout * P, ldc: P)
+            }
+            return
+        }
+        let tiles = shape.tiles(), width = tiles.map { $0.width(shape) }.max() ?? 0
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+        let batchedOutput = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
+        defer { columns.deallocate(); batchedOutput.deallocate() }
+        for tile in tiles {
+            let ld = tile.width(shape), out = y + tile.firstSample * cout * P
+            VolumeColumns.gather(input: x + tile.firstSample * shape.inChannels * shape.inputVolume, tile: tile,
+                                 shape: shape, columns: columns)
+            // Y[Cout, tile] = W[Cout, Cin·K] · columns[Cin·K, tile]. A tile within one sample lands
+            // in place (ldc = P); whole samples come out as [Cout, samples·P] and are reordered.
+            if tile.isBatched {
+                BLAS.sgemm(transA: false, transB: false, m: cout, n: ld, k: rows, a: w, lda: rows,
+                           b: columns, ldb: ld, beta: 0, c: batchedOutput, ldc: ld)
+                VolumeColumns.deinterleave(batchedOutput, samples: tile.samples, rows: cout, columns: P, into: out)
+            } else {
+                BLAS.sgemm(transA: false, transB: false, m: cout, n: ld, k: rows, a: w, lda: rows,
+                           b: columns, ldb: ld, beta: 0, c: out + tile.rows.lowerBound * shape.output.w, ldc: P)
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// A tensor of `shape` whose values `body` writes, all of them, through a pointer.
+    static func filled(_ shape: [Int], _ body: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let count = shape.reduce(1, *)
+        let data = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress { body(base) }
+            initialized = count
+        }
+        return Tensor(shape: shape, data: data)
+    }
+}

@@ -1,0 +1,197 @@
+// Timing of Conv3D on the convolutions of the R3D-S benchmark net, beside plain sgemm on the
+// very GEMMs each pass runs, so that the cost of vol2col, col2vol and reordering shows.
+// bin/bench prints the rows; tests never time anything.
+
+import TBCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Conv3D throughput per layer and pass, against cblas_sgemm alone on the same GEMM shapes.
+public enum KernelBench {
+    /// One layer's pass: conv GFLOP/s (vol2col + GEMM + col2vol) and sgemm-only GFLOP/s.
+    public struct Row: Sendable {
+        public let layer: String
+        public let pass: String
+        public let gflops: Double
+        public let sgemmGflops: Double
+    }
+
+    /// A convolution of the benchmark net, by name.
+    public struct Layer: Sendable {
+        public let name: String
+        public let inputShape: [Int]  // [N, Cin, T, H, W]
+        public let outChannels: Int
+        public let geometry: ConvGeometry
+
+        public init(name: String, inputShape: [Int], outChannels: Int, geometry: ConvGeometry) {
+            self.name = name
+            self.inputShape = inputShape
+            self.outChannels = outChannels
+            self.geometry = geometry
+        }
+    }
+
+    /// R3D-S on input [8, 3, 8, 56, 56]: stem, then per stage the 3×3×3 convs and the 1×1×1 shortcut.
+    public static let r3dSmall: [Layer] = {
+        let n = 8, conv3 = ConvGeometry.cube(kernel: 3, padding: 1)
+        let down3 = ConvGeometry.cube(kernel: 3, stride: 2, padding: 1), down1 = ConvGeometry.cube(kernel: 1, stride: 2)
+        return [
+            Layer(name: "stem 3>16 3x7x7/1,2,2", inputShape: [n, 3, 8, 56, 56], outChannels: 16,
+                  geometry: ConvGeometry(kernel: (3, 7, 7), stride: (1, 2, 2), padding: (1, 3, 3))),
+            Layer(name: "16>16 @8x28x28", inputShape: [n, 16, 8, 28, 28], outChannels: 16, geometry: conv3),
+            Layer(name: "16>32 /2", inputShape: [n, 16, 8, 28, 28], outChannels: 32, geometry: down3),
+            Layer(name: "16>32 1x1x1/2", inputShape: [n, 16, 8, 28, 28], outChannels: 32, geometry: down1),
+            Layer(name: "32>32 @4x14x14", inputShape: [n, 32, 4, 14, 14], outChannels: 32, geometry: conv3),
+            Layer(name: "32>64 /2", inputShape: [n, 32, 4, 14, 14], outChannels: 64, geometry: down3),
+            Layer(name: "32>64 1x1x1/2", inputShape: [n, 32, 4, 14, 14], outChannels: 64, geometry: down1),
+            Layer(name: "64>64 @2x7x7", inputShape: [n, 64, 2, 7, 7], outChannels: 64, geometry: conv3),
+            Layer(name: "64>128 /2", inputShape: [n, 64, 2, 7, 7], outChannels: 128, geometry: down3),
+            Layer(name: "64>128 1x1x1/2", inputShape: [n, 64, 2, 7, 7], outChannels: 128, geometry: down1),
+            Layer(name: "128>128 @1x4x4", inputShape: [n, 128, 1, 4, 4], outChannels: 128, geometry: conv3),
+        ]
+    }()
+
+    /// Times forward, backwardInput and backwardWeight of each layer, each for at least
+    /// `seconds` (best of the repetitions), and the same GEMMs through sgemm alone.
+    public static func run(layers: [Layer] = r3dSmall, seconds: Double = 0.3) -> [Row] {
+        var rows: [Row] = []
+        var generator = SeededGenerator(seed: 1)
+        for layer in layers {
+            let shape = ConvShape(inputShape: layer.inputShape, outChannels: layer.outChannels,
+                                  geometry: layer.geometry)
+            let x = Tensor(randomNormal: shape.inputShape, generator: &generator)
+            let w = Tensor(randomNormal: shape.weightShape, std: 0.1, generator: &generator)
+            let dy = Tensor(randomNormal: shape.outputShape, generator: &generator)
+            let g = layer.geometry
+            let passes: [(String, () -> Void, [GEMM])] = [
+                ("forward", { _ = Conv3D.forward(input: x, weight: w, geometry: g) }, forwardGEMMs(shape)),
+                ("backwardInput",
+                 { _ = Conv3D.backwardInput(gradOutput: dy, weight: w, inputShape: x.shape, geometry: g) },
+                 backwardInputGEMMs(shape)),
+                ("backwardWeight", { _ = Conv3D.backwardWeight(gradOutput: dy, input: x, geometry: g) },
+                 backwardWeightGEMMs(shape)),
+            ]
+            for (pass, body, gemms) in passes {
+                let conv = bestTime(seconds: seconds, body)
+                let plain = timeGEMMs(gemms, seconds: seconds)
+                rows.append(Row(layer: layer.name, pass: pass, gflops: shape.flops / conv / 1e9,
+                                sgemmGflops: shape.flops / plain / 1e9))
+            }
+        }
+        return rows
+    }
+
+    /// The rows as an aligned text table, with the OpenBLAS kernel and thread count.
+    public static func table(_ rows: [Row]) -> String {
+        var lines = ["OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads; GFLOP/s",
+                     pad("layer", 24) + pad("pass", 16) + pad("conv", 8, right: true) + pad("sgemm", 8, right: true)
+                        + pad("ratio", 7, right: true)]
+        for r in rows {
+            lines.append(pad(r.layer, 24) + pad(r.pass, 16) + pad(fixed(r.gflops), 8, right: true)
+                         + pad(fixed(r.sgemmGflops), 8, right: true) + pad(fixed(r.gflops / r.sgemmGflops, 2), 7, right: true))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - s.count))
+        return right ? fill + s : s + fill
+    }
+
+    private static func fixed(_ v: Double, _ digits: Int = 1) -> String {
+        let scale = digits == 1 ? 10.0 : 100.0
+        let r = (v * scale).rounded() / scale
+        return "\(r)"
+    }
+
+    /// One sgemm call: row-major shapes and transposes as Conv3D issues them.
+    struct GEMM {
+        let transA: Bool, transB: Bool
+        let m: Int, n: Int, k: Int
+    }
+
+    /// Mirrors Conv3D.convolve: per-sample GEMMs for wide pointwise layers, else one per tile.
+    static func forwardGEMMs(_ s: ConvShape) -> [GEMM] {
+        let P = s.outputVolume
+        if s.isPointwise && P >= Conv3D.pointwiseMinimumVolume {
+            return Array(repeating: GEMM(transA: false, transB: false, m: s.outChannels, n: P, k: s.columnRows),
+                         count: s.batch)
+        }
+        return widths(s).map { GEMM(transA: false, transB: false, m: s.outChannels, n: $0, k: s.columnRows) }
+    }
+
+    static func backwardInputGEMMs(_ s: ConvShape) -> [GEMM] {
+        if Conv3D.usesTransposedConvolution(s) {
+            let g = s.geometry
+            let dual = ConvShape(batch: s.batch, inChannels: s.outChannels, outChannels: s.inChannels,
+                                 input: s.output, output: s.input,
+                                 geometry: ConvGeometry(kernel: (g.kernel.t, g.kernel.h, g.kernel.w),
+                                                        padding: (g.dilation.t * (g.kernel.t - 1) - g.padding.t,
+                                                                  g.dilation.h * (g.kernel.h - 1) - g.padding.h,
+                                                                  g.dilation.w * (g.kernel.w - 1) - g.padding.w),
+                                                        dilation: (g.dilation.t, g.dilation.h, g.dilation.w)))
+            return forwardGEMMs(dual)
+        }
+        return widths(s).map { GEMM(transA: true, transB: false, m: s.columnRows, n: $0, k: s.outChannels) }
+    }
+
+    static func backwardWeightGEMMs(_ s: ConvShape) -> [GEMM] {
+        let P = s.outputVolume
+        if s.isPointwise && P >= Conv3D.pointwiseMinimumVolume {
+            return Array(repeating: GEMM(transA: false, transB: true, m: s.outChannels, n: s.columnRows, k: P),
+                         count: s.batch)
+        }
+        return widths(s).map { GEMM(transA: false, transB: true, m: s.outChannels, n: s.columnRows, k: $0) }
+    }
+
+    /// Column counts of the tiles Conv3D cuts the output positions into.
+    static func widths(_ s: ConvShape) -> [Int] {
+        s.tiles().map { $0.width(s) }
+    }
+
+    /// Best time of the GEMM list on random operands, sized for its largest call.
+    static func timeGEMMs(_ gemms: [GEMM], seconds: Double) -> Double {
+        let sizeA = gemms.map { $0.m * $0.k }.max() ?? 0, sizeB = gemms.map { $0.k * $0.n }.max() ?? 0
+        let sizeC = gemms.map { $0.m * $0.n }.max() ?? 0
+        var generator = SeededGenerator(seed: 2)
+        let a = Tensor(randomNormal: [sizeA], generator: &generator).data
+        let b = Tensor(randomNormal: [sizeB], generator: &generator).data
+        var c = [Float](repeating: 0, count: sizeC)
+        return a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    guard let a = a.baseAddress, let b = b.baseAddress, let c = c.baseAddress else { return 1 }
+                    return bestTime(seconds: seconds) {
+                        for g in gemms {
+                            BLAS.sgemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k,
+                                       a: a, lda: g.transA ? g.m : g.k, b: b, ldb: g.transB ? g.k : g.n,
+                                       beta: 0, c: c, ldc: g.n)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Shortest wall time of `body` over repetitions lasting `seconds` in all (after one warm-up).
+    static func bestTime(seconds: Double, _ body: () -> Void) -> Double {
+        body()
+        var best = Double.infinity, total = 0.0, runs = 0
+        while total < seconds || runs < 3 {
+            let start = now()
+            body()
+            let t = now() - start
+            best = min(best, t)
+            total += t
+            runs += 1
+        }
+        return best
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}

@@ -1,0 +1,19 @@
+// Splitting a kernel's loop over independent items (channels, planes) across cores.
+
+import Dispatch
+
+enum Parallel {
+    /// Below this many elements of work, waking threads costs more than it saves.
+    static let minimumWork = 1 << 16
+
+    /// Runs `body(i)` for i in 0..<items, on several threads when `work` (elements touched in
+    /// all) is large. Callers give each item its own output memory and keep each item's
+    /// arithmetic sequential, so results never depend on scheduling.
+    static func forEach(_ items: Int, work: Int, _ body: (Int) -> Void) {
+        if work < minimumWork || items <= 1 {
+            for i in 0..<items { body(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: items, execute: body)
+        }
+    }
+}

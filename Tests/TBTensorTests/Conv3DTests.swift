@@ -1,0 +1,138 @@
+import XCTest
+import TBCore
+@testable import TBTensor
+
+/// Conv3D's vol2col + GEMM kernels against the direct loops of ConvReference.
+final class Conv3DTests: XCTestCase {
+    struct Case {
+        let name: String
+        let batch, inChannels, outChannels: Int
+        let size: (Int, Int, Int)
+        let geometry: ConvGeometry
+    }
+
+    static let cases: [Case] = [
+        Case(name: "1x1x1 on one voxel", batch: 1, inChannels: 1, outChannels: 1, size: (1, 1, 1),
+             geometry: .cube(kernel: 1)),
+        Case(name: "2D 3x3", batch: 3, inChannels: 3, outChannels: 4, size: (1, 5, 7),
+             geometry: .square2D(kernel: 3, padding: 1)),
+        Case(name: "2D 3x3 stride 2", batch: 3, inChannels: 5, outChannels: 7, size: (1, 5, 7),
+             geometry: .square2D(kernel: 3, stride: 2, padding: 1)),
+        Case(name: "3x3x3", batch: 3, inChannels: 5, outChannels: 7, size: (4, 6, 3),
+             geometry: .cube(kernel: 3, padding: 1)),
+        Case(name: "3x3x3 unpadded", batch: 1, inChannels: 3, outChannels: 4, size: (4, 6, 3),
+             geometry: .cube(kernel: 3)),
+        Case(name: "stem 3x7x7", batch: 1, inChannels: 3, outChannels: 4, size: (4, 6, 3),
+             geometry: ConvGeometry(kernel: (3, 7, 7), stride: (1, 2, 2), padding: (1, 3, 3))),
+        Case(name: "stem 3x7x7 batch", batch: 3, inChannels: 3, outChannels: 7, size: (4, 9, 10),
+             geometry: ConvGeometry(kernel: (3, 7, 7), stride: (1, 2, 2), padding: (1, 3, 3))),
+        Case(name: "1x3x3", batch: 3, inChannels: 5, outChannels: 4, size: (4, 6, 3),
+             geometry: ConvGeometry(kernel: (1, 3, 3), padding: (0, 1, 1))),
+        Case(name: "3x1x1", batch: 3, inChannels: 3, outChannels: 7, size: (4, 6, 3),
+             geometry: ConvGeometry(kernel: (3, 1, 1), padding: (1, 0, 0))),
+        Case(name: "1x1x1 stride 2", batch: 3, inChannels: 5, outChannels: 4, size: (4, 6, 3),
+             geometry: .cube(kernel: 1, stride: 2)),
+        Case(name: "1x1x1 padded", batch: 3, inChannels: 5, outChannels: 4, size: (1, 5, 7),
+             geometry: .cube(kernel: 1, padding: 1)),
+        Case(name: "3x3x3 stride 2", batch: 3, inChannels: 3, outChannels: 4, size: (5, 7, 6),
+             geometry: .cube(kernel: 3, stride: 2, padding: 1)),
+        Case(name: "padding 3 on size 2", batch: 1, inChannels: 3, outChannels: 4, size: (2, 2, 2),
+             geometry: .cube(kernel: 3, padding: 3)),
+        Case(name: "padding 3 on size 2, stride 2", batch: 3, inChannels: 1, outChannels: 1, size: (2, 2, 2),
+             geometry: .cube(kernel: 3, stride: 2, padding: 3)),
+        Case(name: "dilation 2 on t", batch: 3, inChannels: 3, outChannels: 4, size: (5, 6, 3),
+             geometry: ConvGeometry(kernel: (3, 3, 3), padding: (2, 1, 1), dilation: (2, 1, 1))),
+        Case(name: "dilated, strided, uneven", batch: 3, inChannels: 5, outChannels: 7, size: (7, 6, 5),
+             geometry: ConvGeometry(kernel: (2, 3, 2), stride: (2, 1, 3), padding: (1, 2, 0), dilation: (3, 2, 1))),
+        Case(name: "1x1x1 wide (per-sample GEMMs)", batch: 3, inChannels: 5, outChannels: 7, size: (4, 16, 20),
+             geometry: .cube(kernel: 1)),
+        // Column matrices of ~10 MB per sample: tiles of a few output rows of one sample.
+        Case(name: "tiled", batch: 3, inChannels: 5, outChannels: 2, size: (4, 64, 76),
+             geometry: .cube(kernel: 3, padding: 1)),
+        // Strided, through col2vol, with tile boundaries inside planes.
+        Case(name: "tiled, strided", batch: 2, inChannels: 5, outChannels: 2, size: (4, 63, 76),
+             geometry: ConvGeometry(kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1))),
+        // ~0.3 MB per sample: several samples per tile, the last tile shorter.
+        Case(name: "batched tiles", batch: 7, inChannels: 3, outChannels: 5, size: (2, 20, 20),
+             geometry: .cube(kernel: 3, padding: 1)),
+    ]
+
+    func testForwardMatchesReference() {
+        for (i, c) in Self.cases.enumerated() {
+            let (x, w, _) = tensors(c, seed: UInt64(i))
+            assertClose(Conv3D.forward(input: x, weight: w, geometry: c.geometry),
+                        ConvReference.forward(input: x, weight: w, geometry: c.geometry), c.name)
+        }
+    }
+
+    func testBackwardInputMatchesReference() {
+        for (i, c) in Self.cases.enumerated() {
+            let (x, w, dy) = tensors(c, seed: UInt64(i))
+            let expected = ConvReference.backwardInput(gradOutput: dy, weight: w, inputShape: x.shape,
+                                                       geometry: c.geometry)
+            assertClose(Conv3D.backwardInput(gradOutput: dy, weight: w, inputShape: x.shape, geometry: c.geometry),
+                        expected, c.name)
+            // Both strategies, whichever backwardInput picked.
+            let shape = ConvShape(inputShape: x.shape, weightShape: w.shape, geometry: c.geometry)
+            assertClose(Conv3D.backwardInputByCol2Vol(gradOutput: dy, weight: w, shape: shape),
+                        expected, c.name + " (col2vol)")
+            if c.geometry.stride == (1, 1, 1) {
+                assertClose(Conv3D.backwardInputByConvolution(gradOutput: dy, weight: w, shape: shape),
+                            expected, c.name + " (transposed convolution)")
+            }
+        }
+    }
+
+    func testBackwardWeightMatchesReference() {
+        for (i, c) in Self.cases.enumerated() {
+            let (x, _, dy) = tensors(c, seed: UInt64(i))
+            assertClose(Conv3D.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry),
+                        ConvReference.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry), c.name)
+        }
+    }
+
+    /// The same call twice gives the same bits (threads must not change summation order).
+    func testDeterministic() {
+        guard let c = Self.cases.first(where: { $0.name == "tiled" }) else { return XCTFail("no case") }
+        let (x, w, dy) = tensors(c, seed: 7)
+        XCTAssertEqual(Conv3D.forward(input: x, weight: w, geometry: c.geometry),
+                       Conv3D.forward(input: x, weight: w, geometry: c.geometry))
+        XCTAssertEqual(Conv3D.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry),
+                       Conv3D.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry))
+    }
+
+    /// A kernel larger than the padded input has no output; every pass returns zeros of the right shape.
+    func testEmptyOutput() {
+        let g = ConvGeometry.cube(kernel: 3)
+        let x = Tensor(shape: [2, 3, 1, 4, 4], repeating: 1), w = Tensor(shape: [4, 3, 3, 3, 3], repeating: 1)
+        let y = Conv3D.forward(input: x, weight: w, geometry: g)
+        XCTAssertEqual(y.shape, [2, 4, 0, 2, 2])
+        XCTAssertEqual(Conv3D.backwardInput(gradOutput: y, weight: w, inputShape: x.shape, geometry: g),
+                       Tensor(zeros: x.shape))
+        XCTAssertEqual(Conv3D.backwardWeight(gradOutput: y, input: x, geometry: g), Tensor(zeros: w.shape))
+    }
+
+    /// Input, weight and output gradient for a case, normal(0, 1).
+    func tensors(_ c: Case, seed: UInt64) -> (Tensor, Tensor, Tensor) {
+        var g = SeededGenerator(seed: seed)
+        let k = c.geometry.kernel
+        let x = Tensor(randomNormal: [c.batch, c.inChannels, c.size.0, c.size.1, c.size.2], generator: &g)
+        let w = Tensor(randomNormal: [c.outChannels, c.inChannels, k.t, k.h, k.w], generator: &g)
+        let o = c.geometry.outputSize(t: c.size.0, h: c.size.1, w: c.size.2)
+        let dy = Tensor(randomNormal: [c.batch, c.outChannels, o.t, o.h, o.w], generator: &g)
+        return (x, w, dy)
+    }
+}
+
+/// |a − b| ≤ tolerance · max |b| everywhere: relative to the tensor's scale, since sums that
+/// cancel to near zero have no meaningful elementwise relative error.
+func assertClose(_ a: Tensor, _ b: Tensor, _ name: String, tolerance: Float = 1e-4,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.shape, b.shape, name, file: file, line: line)
+    guard a.shape == b.shape else { return }
+    let scale = max(b.data.reduce(0) { max($0, abs($1)) }, 1e-12)
+    var worst: Float = 0
+    for i in 0..<a.count { worst = max(worst, abs(a.data[i] - b.data[i]) / scale) }
+    XCTAssertLessThanOrEqual(worst, tolerance, "\(name): worst difference \(worst) of scale \(scale)",
+                             file: file, line: line)
+}
