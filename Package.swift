@@ -33,7 +33,7 @@ let package = Package(
         ]),
         .executableTarget(name: "tb-info", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore",
+        .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore", "TBNN", "TBTensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tbbench"),
 
