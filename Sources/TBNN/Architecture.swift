@@ -27,20 +27,22 @@ public struct ArchitectureSpec: Equatable, Sendable, CustomStringConvertible {
     /// Channels of the stem and first stage; stages double it.
     public var width: Int
     public var inflation: InflationStyle
-    /// Keep every time step through the stages (temporal dilation instead of temporal
-    /// stride), for the temporally-distinctive objective's local features.
-    public var dilated: Bool
+    /// How many of the last stages trade their temporal stride for temporal dilation
+    /// (0–3), so the final map keeps S time steps for the temporally-distinctive
+    /// objective (ALGORITHMS.md §1.1): `:dilated` is the last stage, `:dilated2` two.
+    public var dilatedStages: Int
+    public var dilated: Bool { dilatedStages > 0 }
 
     public init(family: Family, depth: Int, width: Int = 64, inflation: InflationStyle = .t3x1x1,
-                dilated: Bool = false) {
+                dilatedStages: Int = 0) {
         self.family = family
         self.depth = depth
         self.width = width
         self.inflation = inflation
-        self.dilated = dilated
+        self.dilatedStages = dilatedStages
     }
 
-    /// Parses `name[:wN][:3x1x1|:3x3x3][:dilated]`; `r3ds` is the benchmark net, r3d10:w16.
+    /// Parses `name[:wN][:3x1x1|:3x3x3][:dilated[N]]`; `r3ds` is the benchmark net, r3d10:w16.
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":").map(String.init)
         guard let name = parts.first else { throw Failure.usage("empty architecture name") }
@@ -59,10 +61,11 @@ public struct ArchitectureSpec: Equatable, Sendable, CustomStringConvertible {
                 width = w
             } else if let style = InflationStyle(rawValue: option), family == .i3d {
                 inflation = style
-            } else if option == "dilated", family != .r2d {
-                dilated = true
+            } else if option.hasPrefix("dilated"), family == .r3d,
+                      let n = option == "dilated" ? 1 : Int(option.dropFirst(7)), (1...3).contains(n) {
+                dilatedStages = n
             } else {
-                throw Failure.usage("architecture option '\(option)' is not wN, 3x1x1/3x3x3 (i3d) or dilated (3D) in '\(text)'")
+                throw Failure.usage("architecture option '\(option)' is not wN, 3x1x1/3x3x3 (i3d) or dilated[1-3] (r3d) in '\(text)'")
             }
         }
     }
@@ -74,7 +77,7 @@ public struct ArchitectureSpec: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         var s = "\(family.rawValue)\(depth):w\(width)"
         if family == .i3d { s += ":" + inflation.rawValue }
-        if dilated { s += ":dilated" }
+        if dilatedStages == 1 { s += ":dilated" } else if dilatedStages > 1 { s += ":dilated\(dilatedStages)" }
         return s
     }
 }

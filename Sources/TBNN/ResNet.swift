@@ -75,7 +75,7 @@ public final class ResNet: HasState {
             var blocks: [BasicBlock] = []
             for b in 0..<count {
                 let stride = b == 0 ? s : 1
-                let grows = b == 0 && spec.dilated && i > 0  // this block's first conv drops a temporal stride
+                let grows = b == 0 && i > 0 && i >= 4 - spec.dilatedStages  // this block's first conv drops a temporal stride
                 let (first, second, shortcut) = ResNet.blockGeometry(spec, stride: stride, dilation: dilation,
                                                                       nextDilation: grows ? dilation * 2 : dilation)
                 blocks.append(BasicBlock(name: "layer\(i + 1).\(b)", in: b == 0 ? cin : cout, out: cout, first: first,
@@ -92,10 +92,11 @@ public final class ResNet: HasState {
     /// The two convs' geometries and the shortcut stride of a block whose first conv has `stride`.
     static func blockGeometry(_ spec: ArchitectureSpec, stride s: Int, dilation d: Int, nextDilation d2: Int)
         -> (ConvGeometry, ConvGeometry, (Int, Int, Int)) {
+        let dilatedStage = d > 1 || d2 > 1
         switch spec.family {
         case .r2d:
             return (.square2D(kernel: 3, stride: s, padding: 1), .square2D(kernel: 3, padding: 1), (1, s, s))
-        case .r3d where spec.dilated:
+        case .r3d where dilatedStage:
             // Time keeps its length: the temporal stride becomes dilation for what follows.
             return (ConvGeometry(kernel: (3, 3, 3), stride: (1, s, s), padding: (d, 1, 1), dilation: (d, 1, 1)),
                     ConvGeometry(kernel: (3, 3, 3), padding: (d2, 1, 1), dilation: (d2, 1, 1)), (1, s, s))

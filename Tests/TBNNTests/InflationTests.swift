@@ -1,5 +1,7 @@
 import XCTest
+import Foundation
 import TBCore
+import TBStream
 import TBTensor
 @testable import TBNN
 
@@ -125,5 +127,55 @@ final class BoringVideoTests: XCTestCase {
         let expected = Tensor(shape: [channels], data: maps2D.value.data)
         XCTAssertLessThan(frame(10).maxRelativeDifference(expected, floor: 1e-3), 1e-4)
         XCTAssertGreaterThan(frame(0).maxRelativeDifference(expected, floor: 1e-3), 1e-3, "the edge differs")
+    }
+}
+
+final class ResNetShapeTests: XCTestCase {
+    func shapeOut(_ arch: String, _ input: [Int]) throws -> [Int] {
+        let net = ResNet(spec: try ArchitectureSpec(parsing: arch), classes: 7)
+        let tape = Tape(recording: false)
+        return net.featureMaps(tape.constant(Tensor(zeros: input)), tape).shape
+    }
+
+    func testDilatedStagesKeepTime() throws {
+        XCTAssertEqual(try shapeOut("r3d10:w4", [1, 3, 8, 32, 32]), [1, 32, 1, 2, 2])
+        XCTAssertEqual(try shapeOut("r3d10:w4:dilated", [1, 3, 8, 32, 32]), [1, 32, 2, 2, 2])
+        XCTAssertEqual(try shapeOut("r3d10:w4:dilated2", [1, 3, 8, 32, 32]), [1, 32, 4, 2, 2])
+        XCTAssertEqual(try shapeOut("r3d18:w4:dilated3", [1, 3, 8, 32, 32]), [1, 32, 8, 2, 2])
+        XCTAssertEqual(try shapeOut("i3d10:w4:3x1x1", [1, 3, 8, 32, 32]), [1, 32, 8, 1, 1])
+        XCTAssertEqual(try shapeOut("r2d18:w4", [2, 3, 32, 32]), [2, 32, 1, 1, 1])
+    }
+
+    func testTorchvisionNamesAndHead() throws {
+        let net = ResNet(spec: try ArchitectureSpec(parsing: "r2d18:w8"), classes: 3)
+        let names = net.namedTensors.map(\.name)
+        for n in ["conv1.weight", "bn1.running_mean", "layer1.0.bn1.running_var", "layer2.0.downsample.0.weight",
+                  "layer4.1.conv2.weight", "fc.weight", "fc.bias"] {
+            XCTAssertTrue(names.contains(n), n)
+        }
+        XCTAssertFalse(names.contains("layer1.0.downsample.0.weight"))
+        let head = ProjectionHead(in: 64)
+        let tape = Tape()
+        let z = head(tape.constant(Tensor(zeros: [4, 64])), tape)
+        XCTAssertEqual(z.shape, [4, 128])
+    }
+
+    func testCheckpointRoundTripAndMisfit() throws {
+        let net = ResNet(spec: try ArchitectureSpec(parsing: "r3d10:w4"), classes: 5, seed: 11)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tb-ckpt-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sink = MemorySink()
+        try net.save(classNames: ["a", "b c", "d", "e", "f"], metadata: ["program": "test"], to: sink)
+        try Data(sink.bytes).write(to: URL(fileURLWithPath: path))
+        let back = try ResNet.load(path: path)
+        XCTAssertEqual(back.spec, net.spec)
+        XCTAssertTrue(zip(back.namedTensors, net.namedTensors).allSatisfy { $0.0.name == $0.1.name && $0.0.tensor == $0.1.tensor })
+        let other = ResNet(spec: try ArchitectureSpec(parsing: "r3d10:w8"), classes: 5)
+        XCTAssertThrowsError(try other.load(try SafeTensorsFile(path: path), strict: true)) { e in
+            let f = e as? Failure
+            XCTAssertEqual(f?.status, .dataError)
+            XCTAssertEqual(f?.tensor, "conv1.weight")
+            XCTAssertTrue(f?.message.contains("[4, 3, 3, 7, 7]") ?? false, "\(String(describing: f))")
+        }
     }
 }
