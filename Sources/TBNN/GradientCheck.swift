@@ -3,6 +3,7 @@
 // objective Σ r ⊙ output with fixed random weights r, summed in Double, so that one check
 // covers every output element and the objective adds no float32 rounding of its own; the
 // remaining noise is the op's float32 forward, ~1e-7·|objective|/h per numeric derivative.
+// A scalar loss is already rounded to float32, which is why steps below ~1e-3 do not pay.
 
 import TBCore
 import TBTensor
@@ -30,7 +31,9 @@ public enum GradientCheck {
     /// `absoluteFloor` and 10% of the input's largest numeric derivative (so that entries near
     /// zero are judged on the tensor's scale). At most `elementsPerInput` evenly spaced
     /// elements of each input are checked. `function` must be deterministic (seed its dropout).
-    public static func run(inputs: [Tensor], step: Float = 1e-2, absoluteFloor: Float = 1e-3,
+    /// With kinks (ReLU, max pool), choose inputs whose activations lie farther from a kink
+    /// than ±`step` moves them, or the differences across a kink will not match.
+    public static func run(inputs: [Tensor], step: Float = 1e-2, absoluteFloor: Float = 1e-6,
                            elementsPerInput: Int = 200, training: Bool = true, seed: UInt64 = 1,
                            _ function: (Tape, [Variable]) -> Variable) -> [Result] {
         let tape = Tape(recording: true, training: training)
@@ -57,8 +60,7 @@ public enum GradientCheck {
             let checked = input.count <= elementsPerInput
                 ? Array(0..<input.count)
                 : (0..<elementsPerInput).map { $0 * input.count / elementsPerInput }
-            var numeric = [Float](repeating: 0, count: checked.count)
-            for (c, e) in checked.enumerated() {
+            let numeric = checked.map { e -> Float in
                 var moved = inputs
                 let x = input.data[e], up = x + step, down = x - step
                 moved[k].data[e] = up
@@ -66,7 +68,7 @@ public enum GradientCheck {
                 moved[k].data[e] = down
                 let minus = objective(moved)
                 // Divide by the float32 step actually taken, not the nominal one.
-                numeric[c] = Float((plus - minus) / Double(up - down))
+                return Float((plus - minus) / Double(up - down))
             }
             let floor = max(absoluteFloor, 0.1 * (numeric.map { abs($0) }.max() ?? 0))
             var result = Result(worstError: 0, worstIndex: -1, analytic: 0, numeric: 0)

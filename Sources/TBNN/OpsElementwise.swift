@@ -5,26 +5,12 @@ import TBCore
 import TBTensor
 
 extension Tape {
-    /// max(x, 0), elementwise.
+    /// max(x, 0), elementwise (NaN stays NaN, as PyTorch).
     public func relu(_ x: Variable) -> Variable {
-        let n = x.value.count
-        var y = Tensor(zeros: x.shape)
-        y.data.withUnsafeMutableBufferPointer { out in
-            x.value.data.withUnsafeBufferPointer { src in
-                for i in 0..<n { out[i] = max(src[i], 0) }
-            }
-        }
-        return result(y, inputs: [x]) { [y] dy in
-            // dX = dY where the output is positive: the output is already saved, the input
-            // need not be (y > 0 exactly when x > 0).
-            var dx = dy
-            dx.data.withUnsafeMutableBufferPointer { g in
-                y.data.withUnsafeBufferPointer { out in
-                    for i in 0..<n { g[i] = out[i] > 0 ? g[i] : 0 }
-                }
-            }
-            x.accumulate(dx)
-        }
+        let y = Elementwise.relu(x.value)
+        // dX = dY where the output is positive: y > 0 exactly when x > 0, so the output (kept
+        // anyway by the next op) serves and the input need not be saved.
+        return result(y, inputs: [x]) { [y] dy in x.accumulate(Elementwise.reluBackward(gradOutput: dy, output: y)) }
     }
 
     /// a + b, elementwise (same element count; the result has a's shape).

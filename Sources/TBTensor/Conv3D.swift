@@ -14,7 +14,9 @@ public enum Conv3D {
         return Tensor.filled(shape.outputShape) { y in
             input.data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in
-                    guard let x = x.baseAddress, let w = w.baseAddress else { return }
+                    guard let x = x.baseAddress, let w = w.baseAddress else {
+                        return y.update(repeating: 0, count: shape.outputShape.reduce(1, *))
+                    }
                     convolve(input: x, weight: w, shape: shape, output: y)
                 }
             }
@@ -40,40 +42,13 @@ public enum Conv3D {
         let shape = ConvShape(inputShape: input.shape, outChannels: gradOutput.shape[1], geometry: geometry)
         precondition(gradOutput.shape == shape.outputShape,
                      "Conv3D: gradient \(gradOutput.shape) is not the output shape \(shape.outputShape)")
-        let P = shape.outputVolume, rows = shape.columnRows, cout = shape.outChannels
         return Tensor.filled(shape.weightShape) { dw in
-            dw.update(repeating: 0, count: cout * rows)
-            guard !shape.isEmpty else { return }
             gradOutput.data.withUnsafeBufferPointer { dy in
                 input.data.withUnsafeBufferPointer { x in
-                    guard let dy = dy.baseAddress, let x = x.baseAddress else { return }
-                    if shape.isPointwise && P >= pointwiseMinimumVolume {
-                        // dW += dY_n[Cout, P] · X_n[Cin, P]ᵀ, straight from the tensors.
-                        for n in 0..<shape.batch {
-                            BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: P,
-                                       a: dy + n * cout * P, lda: P, b: x + n * rows * P, ldb: P,
-                                       beta: n == 0 ? 0 : 1, c: dw, ldc: rows)
-                        }
-                        return
+                    guard let dy = dy.baseAddress, let x = x.baseAddress, !shape.isEmpty else {
+                        return dw.update(repeating: 0, count: shape.weightShape.reduce(1, *))
                     }
-                    let tiles = shape.tiles(), width = tiles.map { $0.width(shape) }.max() ?? 0
-                    let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
-                    let batchedGrad = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
-                    defer { columns.deallocate(); batchedGrad.deallocate() }
-                    for (i, tile) in tiles.enumerated() {
-                        let ld = tile.width(shape), grad = dy + tile.firstSample * cout * P
-                        VolumeColumns.gather(input: x + tile.firstSample * shape.inChannels * shape.inputVolume,
-                                             tile: tile, shape: shape, columns: columns)
-                        // dW[Cout, Cin·K] += dY[Cout, tile] · columns[Cin·K, tile]ᵀ, where dY of a tile of
-                        // whole samples is first reordered to [Cout, samples·P] to match the columns.
-                        if tile.isBatched {
-                            VolumeColumns.interleave(grad, samples: tile.samples, rows: cout, columns: P, into: batchedGrad)
-                        }
-                        BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: ld,
-                                   a: tile.isBatched ? UnsafePointer(batchedGrad) : grad + tile.rows.lowerBound * shape.output.w,
-                                   lda: tile.isBatched ? ld : P, b: columns, ldb: ld,
-                                   beta: i == 0 ? 0 : 1, c: dw, ldc: rows)
-                    }
+                    weightGradient(gradOutput: dy, input: x, shape: shape, into: dw)
                 }
             }
         }
@@ -104,32 +79,68 @@ public enum Conv3D {
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
         let batchedOutput = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
         defer { columns.deallocate(); batchedOutput.deallocate() }
-        for tile in tiles {
-            let ld = tile.width(shape), out = y + tile.firstSample * cout * P
-            VolumeColumns.gather(input: x + tile.firstSample * shape.inChannels * shape.inputVolume, tile: tile,
-                                 shape: shape, columns: columns)
-            // Y[Cout, tile] = W[Cout, Cin·K] · columns[Cin·K, tile]. A tile within one sample lands
-            // in place (ldc = P); whole samples come out as [Cout, samples·P] and are reordered.
-            if tile.isBatched {
-                BLAS.sgemm(transA: false, transB: false, m: cout, n: ld, k: rows, a: w, lda: rows,
-                           b: columns, ldb: ld, beta: 0, c: batchedOutput, ldc: ld)
-                VolumeColumns.deinterleave(batchedOutput, samples: tile.samples, rows: cout, columns: P, into: out)
-            } else {
-                BLAS.sgemm(transA: false, transB: false, m: cout, n: ld, k: rows, a: w, lda: rows,
-                           b: columns, ldb: ld, beta: 0, c: out + tile.rows.lowerBound * shape.output.w, ldc: P)
+        shape.withLiveWeight(w, outer: cout) { w in
+            ColumnSource.with(input: x, shape: shape) { source in
+                for tile in tiles {
+                    let ld = tile.width(shape), out = y + tile.firstSample * cout * P
+                    VolumeColumns.gather(source: source, tile: tile, shape: shape, columns: columns)
+                    // Y[Cout, tile] = W[Cout, Cin·K] · columns[Cin·K, tile]. A tile within one sample
+                    // lands in place (ldc = P); whole samples come out as [Cout, samples·P] and are reordered.
+                    if tile.isBatched {
+                        BLAS.sgemm(transA: false, transB: false, m: cout, n: ld, k: rows, a: w, lda: rows,
+                                   b: columns, ldb: ld, beta: 0, c: batchedOutput, ldc: ld)
+                        VolumeColumns.deinterleave(batchedOutput, samples: tile.samples, rows: cout, columns: P,
+                                                   into: out)
+                    } else {
+                        BLAS.sgemm(transA: false, transB: false, m: cout, n: ld, k: rows, a: w, lda: rows, b: columns,
+                                   ldb: ld, beta: 0, c: out + tile.rows.lowerBound * shape.output.w, ldc: P)
+                    }
+                }
             }
         }
     }
-}
 
-extension Tensor {
-    /// A tensor of `shape` whose values `body` writes, all of them, through a pointer.
-    static func filled(_ shape: [Int], _ body: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
-        let count = shape.reduce(1, *)
-        let data = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if let base = buffer.baseAddress { body(base) }
-            initialized = count
+    /// dW [Cout, Cin·K] = Σ over tiles of dY[Cout, tile] · columns[Cin·K, tile]ᵀ, tiles in a fixed
+    /// order; pointers address [N, Cout, T', H', W'] and [N, Cin, T, H, W] of a non-empty shape.
+    static func weightGradient(gradOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, shape: ConvShape,
+                               into dw: UnsafeMutablePointer<Float>) {
+        let P = shape.outputVolume, rows = shape.columnRows, cout = shape.outChannels
+        if shape.isPointwise && P >= pointwiseMinimumVolume {
+            // dW += dY_n[Cout, P] · X_n[Cin, P]ᵀ, straight from the tensors.
+            for n in 0..<shape.batch {
+                BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: P, a: dy + n * cout * P, lda: P,
+                           b: x + n * rows * P, ldb: P, beta: n == 0 ? 0 : 1, c: dw, ldc: rows)
+            }
+            return
         }
-        return Tensor(shape: shape, data: data)
+        let tiles = shape.tiles(), width = tiles.map { $0.width(shape) }.max() ?? 0
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+        let batchedGrad = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
+        // With dead taps the GEMMs make dW of the live taps only; it is spread out at the end.
+        let liveGrad = shape.hasDeadTaps ? UnsafeMutablePointer<Float>.allocate(capacity: cout * rows) : dw
+        defer {
+            columns.deallocate()
+            batchedGrad.deallocate()
+            if liveGrad != dw { liveGrad.deallocate() }
+        }
+        ColumnSource.with(input: x, shape: shape) { source in
+            for (i, tile) in tiles.enumerated() {
+                let ld = tile.width(shape)
+                var grad = dy + tile.firstSample * cout * P + tile.rows.lowerBound * shape.output.w, lda = P
+                VolumeColumns.gather(source: source, tile: tile, shape: shape, columns: columns)
+                if tile.isBatched {
+                    // Whole samples: dY reordered to [Cout, samples·P] to match the columns.
+                    VolumeColumns.interleave(grad, samples: tile.samples, rows: cout, columns: P, into: batchedGrad)
+                    grad = UnsafePointer(batchedGrad)
+                    lda = ld
+                }
+                BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: ld, a: grad, lda: lda,
+                           b: columns, ldb: ld, beta: i == 0 ? 0 : 1, c: liveGrad, ldc: rows)
+            }
+        }
+        if liveGrad != dw {
+            dw.update(repeating: 0, count: cout * shape.inChannels * shape.kernelVolume)
+            shape.forEachLiveTap(outer: cout) { full, j in dw[full] = liveGrad[j] }
+        }
     }
 }

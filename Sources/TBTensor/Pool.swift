@@ -17,22 +17,34 @@ public enum Pool3D {
             input.data.withUnsafeBufferPointer { x in
                 indices.withUnsafeMutableBufferPointer { idx in
                     guard let x = x.baseAddress, let idx = idx.baseAddress else { return }
+                    let sw = geometry.stride.w
                     Parallel.forEach(s.planes, work: s.planes * s.outputVolume * s.shape.kernelVolume) { p in
                         let src = x + p * s.inputVolume, dst = y + p * s.outputVolume, arg = idx + p * s.outputVolume
-                        forEachWindow(s.shape) { o, window in
-                            var best = -Float.infinity, at: Int32 = -1
-                            window { i in
-                                let v = src[i]
-                                if v > best || v.isNaN || at < 0 { best = v; at = Int32(i) }
+                        dst.update(repeating: -.infinity, count: s.outputVolume)
+                        forEachRowTap(s.shape) { out, input, w in
+                            // PyTorch's rule `v > best || isnan(v)` (plus: the first tap always
+                            // counts) as bit masks: on real data the comparison is a coin toss,
+                            // and jumps mispredicted half the time cost more than the arithmetic.
+                            for ow in w.lo..<w.hi {
+                                let i = input &+ ow &* sw &+ w.offset, v = src[i], k = out &+ ow
+                                let best = dst[k], at = arg[k]
+                                let take = UInt32(v > best ? 1 : 0) | UInt32(v.isNaN ? 1 : 0) | UInt32(at < 0 ? 1 : 0)
+                                dst[k] = Float(bitPattern: pick(take, v.bitPattern, best.bitPattern))
+                                arg[k] = Int32(bitPattern: pick(take, UInt32(truncatingIfNeeded: i), UInt32(bitPattern: at)))
                             }
-                            dst[o] = best
-                            arg[o] = at
                         }
                     }
                 }
             }
         }
         return (output, indices)
+    }
+
+    /// `take == 1 ? a : b` for `take` 0 or 1, without a jump.
+    @inline(__always)
+    static func pick(_ take: UInt32, _ a: UInt32, _ b: UInt32) -> UInt32 {
+        let mask = 0 &- take
+        return (a & mask) | (b & ~mask)
     }
 
     /// dX [N, C, T, H, W]: each output's gradient added to the input its window's maximum came from.
@@ -66,13 +78,14 @@ public enum Pool3D {
         return Tensor.filled(s.shape.outputShape) { y in
             input.data.withUnsafeBufferPointer { x in
                 guard let x = x.baseAddress else { return }
+                let sw = geometry.stride.w
                 Parallel.forEach(s.planes, work: s.planes * s.outputVolume * s.shape.kernelVolume) { p in
                     let src = x + p * s.inputVolume, dst = y + p * s.outputVolume
-                    forEachWindow(s.shape) { o, window in
-                        var sum: Float = 0
-                        window { i in sum += src[i] }
-                        dst[o] = sum * scale
+                    dst.update(repeating: 0, count: s.outputVolume)
+                    forEachRowTap(s.shape) { out, input, w in
+                        for ow in w.lo..<w.hi { dst[out + ow] += src[input + ow * sw + w.offset] }
                     }
+                    for o in 0..<s.outputVolume { dst[o] *= scale }
                 }
             }
         }
@@ -88,11 +101,11 @@ public enum Pool3D {
             dx.update(repeating: 0, count: s.planes * s.inputVolume)
             gradOutput.data.withUnsafeBufferPointer { dy in
                 guard let dy = dy.baseAddress else { return }
+                let sw = geometry.stride.w
                 Parallel.forEach(s.planes, work: s.planes * s.outputVolume * s.shape.kernelVolume) { p in
                     let src = dy + p * s.outputVolume, dst = dx + p * s.inputVolume
-                    forEachWindow(s.shape) { o, window in
-                        let g = src[o] * scale
-                        window { i in dst[i] += g }
+                    forEachRowTap(s.shape) { out, input, w in
+                        for ow in w.lo..<w.hi { dst[input + ow * sw + w.offset] += src[out + ow] * scale }
                     }
                 }
             }
@@ -144,33 +157,30 @@ public enum Pool3D {
         return Planes(shape: ConvShape(inputShape: inputShape, outChannels: inputShape[1], geometry: g))
     }
 
-    /// Calls `body(outputIndex, window)` for each output position of one plane; `window(visit)`
-    /// calls `visit(inputIndex)` for every tap of that window inside the input, in a fixed order.
+    /// For each output row (t', h') of one plane and each kernel tap (t, h, w order) whose t and h
+    /// fall inside the input, calls `body(outputRow, inputRow, w)`: output (t', h', w') for w' in
+    /// w.lo..<w.hi reads input index inputRow + w'·stride + w.offset. Every output thus sees its
+    /// taps in PyTorch's order, and the inner loop over w' has no bounds tests.
     @inline(__always)
-    static func forEachWindow(_ s: ConvShape, _ body: (Int, ((Int) -> Void) -> Void) -> Void) {
+    static func forEachRowTap(_ s: ConvShape, _ body: (Int, Int, TapRange) -> Void) {
         let g = s.geometry, (T, H, W) = s.input, (OT, OH, OW) = s.output
-        var o = 0
+        let tRanges = (0..<g.kernel.t).map {
+            TapRange(size: T, outputSize: OT, stride: g.stride.t, padding: g.padding.t, dilation: g.dilation.t, tap: $0)
+        }
+        let hRanges = (0..<g.kernel.h).map {
+            TapRange(size: H, outputSize: OH, stride: g.stride.h, padding: g.padding.h, dilation: g.dilation.h, tap: $0)
+        }
+        let wRanges = (0..<g.kernel.w).map {
+            TapRange(size: W, outputSize: OW, stride: g.stride.w, padding: g.padding.w, dilation: g.dilation.w, tap: $0)
+        }.filter { $0.hi > $0.lo }
         for ot in 0..<OT {
             for oh in 0..<OH {
-                for ow in 0..<OW {
-                    let t0 = ot * g.stride.t - g.padding.t, h0 = oh * g.stride.h - g.padding.h
-                    let w0 = ow * g.stride.w - g.padding.w
-                    body(o) { visit in
-                        for kt in 0..<g.kernel.t {
-                            let it = t0 + kt * g.dilation.t
-                            guard it >= 0 && it < T else { continue }
-                            for kh in 0..<g.kernel.h {
-                                let ih = h0 + kh * g.dilation.h
-                                guard ih >= 0 && ih < H else { continue }
-                                for kw in 0..<g.kernel.w {
-                                    let iw = w0 + kw * g.dilation.w
-                                    guard iw >= 0 && iw < W else { continue }
-                                    visit((it * H + ih) * W + iw)
-                                }
-                            }
-                        }
+                let out = (ot * OH + oh) * OW
+                for t in tRanges where ot >= t.lo && ot < t.hi {
+                    for h in hRanges where oh >= h.lo && oh < h.hi {
+                        let input = ((ot * g.stride.t + t.offset) * H + oh * g.stride.h + h.offset) * W
+                        for w in wRanges { body(out, input, w) }
                     }
-                    o += 1
                 }
             }
         }

@@ -1,6 +1,8 @@
 // vol2col and col2vol: between the input [N, C, T, H, W] and the column matrix
 // [C·kt·kh·kw, positions] of one tile of output positions (ConvShape.tiles) that turns the
 // convolution of that tile into one GEMM. A tile of several samples puts them side by side.
+// vol2col reads through a ColumnSource, so stride-2 layers read phase planes at stride 1;
+// where rows keep their width it copies whole runs of rows at once (gatherShifted).
 
 /// For one axis and one kernel tap, the output positions o whose input position
 /// o·stride + offset falls inside [0, size): they form the range lo..<hi.
@@ -22,72 +24,122 @@ struct TapRange {
     static func floorDiv(_ a: Int, _ b: Int) -> Int {
         a >= 0 ? a / b : -((-a + b - 1) / b)
     }
-
-    /// One range per kernel tap along an axis.
-    static func axis(size: Int, outputSize: Int, stride: Int, padding: Int, dilation: Int,
-                     kernel: Int) -> [TapRange] {
-        (0..<kernel).map {
-            TapRange(size: size, outputSize: outputSize, stride: stride, padding: padding,
-                     dilation: dilation, tap: $0)
-        }
-    }
 }
 
 enum VolumeColumns {
-    /// Per-axis tap ranges of a shape, computed once per call.
+    /// Per-axis ranges of the live taps of a shape, computed once per call.
     struct Taps {
         let t: [TapRange], h: [TapRange], w: [TapRange]
 
         init(_ shape: ConvShape) {
             let g = shape.geometry
-            t = TapRange.axis(size: shape.input.t, outputSize: shape.output.t, stride: g.stride.t,
-                              padding: g.padding.t, dilation: g.dilation.t, kernel: g.kernel.t)
-            h = TapRange.axis(size: shape.input.h, outputSize: shape.output.h, stride: g.stride.h,
-                              padding: g.padding.h, dilation: g.dilation.h, kernel: g.kernel.h)
-            w = TapRange.axis(size: shape.input.w, outputSize: shape.output.w, stride: g.stride.w,
-                              padding: g.padding.w, dilation: g.dilation.w, kernel: g.kernel.w)
+            t = shape.liveTaps.t.map {
+                TapRange(size: shape.input.t, outputSize: shape.output.t, stride: g.stride.t,
+                         padding: g.padding.t, dilation: g.dilation.t, tap: $0)
+            }
+            h = shape.liveTaps.h.map {
+                TapRange(size: shape.input.h, outputSize: shape.output.h, stride: g.stride.h,
+                         padding: g.padding.h, dilation: g.dilation.h, tap: $0)
+            }
+            w = shape.liveTaps.w.map {
+                TapRange(size: shape.input.w, outputSize: shape.output.w, stride: g.stride.w,
+                         padding: g.padding.w, dilation: g.dilation.w, tap: $0)
+            }
         }
     }
 
     /// vol2col of one tile: columns[c·K + tap, s·R·W' + (r − r0)·W' + w'] = input[s, c, at(tap, r, w')],
-    /// zero where the tap reads padding. `input` points at the tile's first sample [samples, C, T, H, W];
-    /// `columns` is [C·K, tile width]. Rows of the column matrix are independent, so the work is
-    /// split over (sample, channel, kt, kh).
-    static func gather(input: UnsafePointer<Float>, tile: ConvTile, shape: ConvShape,
-                       columns: UnsafeMutablePointer<Float>) {
-        let taps = Taps(shape), g = shape.geometry
-        let (inH, inW) = (shape.input.h, shape.input.w), (outH, outW) = (shape.output.h, shape.output.w)
-        let KT = g.kernel.t, KH = g.kernel.h, KW = g.kernel.w, C = shape.inChannels
+    /// zero where the tap reads padding, for the samples of `tile` in `source`; `columns` is
+    /// [C·K, tile width]. Rows of the column matrix are independent, so the work is split over
+    /// (sample, channel, kt, kh).
+    static func gather(source: ColumnSource, tile: ConvTile, shape: ConvShape, columns: UnsafeMutablePointer<Float>) {
+        let (outH, outW) = (shape.output.h, shape.output.w), (inH, inW) = (source.size.h, source.size.w)
+        let KT = source.t.count, KH = source.h.count, KW = source.w.count, C = shape.inChannels
         let sampleWidth = tile.rows.count * outW, ld = tile.samples * sampleWidth
-        let st = g.stride.t, sh = g.stride.h, sw = g.stride.w, volume = shape.inputVolume
+        let st = source.stride.t, sh = source.stride.h, sw = source.stride.w
+        // With stride 1 in h and w and W' = W, the tap reads a whole run of output rows of one
+        // plane as one contiguous, shifted run of input: one copy, then the padding columns fixed up.
+        let shifted = sh == 1 && sw == 1 && inW == outW
         let items = tile.samples * C * KT * KH
         Parallel.forEach(items, work: shape.columnRows * ld) { item in
             let kh = item % KH, kt = item / KH % KT, c = item / (KH * KT) % C, s = item / (KH * KT * C)
-            let src = input + (s * C + c) * volume
-            let tr = taps.t[kt], hr = taps.h[kh]
+            let tr = source.t[kt].range, hr = source.h[kh].range
             for kw in 0..<KW {
-                let wr = taps.w[kw], n = wr.hi - wr.lo
-                var d = columns + (((c * KT + kt) * KH + kh) * KW + kw) * ld + s * sampleWidth
+                let wr = source.w[kw].range, n = wr.hi - wr.lo
+                let src = source.plane(sample: tile.firstSample + s, channel: c, phaseH: source.h[kh].phase,
+                                       phaseW: source.w[kw].phase)
+                let row = columns + (((c * KT + kt) * KH + kh) * KW + kw) * ld + s * sampleWidth
+                if shifted {
+                    gatherShifted(src, tile: tile, outH: outH, width: outW, inH: inH, st: st, tr: tr, hr: hr, wr: wr,
+                                  into: row)
+                    continue
+                }
+                var d = row
                 var ot = tile.rows.lowerBound / outH, oh = tile.rows.lowerBound % outH
                 for _ in tile.rows {
                     if ot >= tr.lo && ot < tr.hi && oh >= hr.lo && oh < hr.hi && n > 0 {
                         let s0 = src + ((ot * st + tr.offset) * inH + oh * sh + hr.offset) * inW + wr.lo * sw + wr.offset
-                        d.update(repeating: 0, count: wr.lo)
-                        let d0 = d + wr.lo
-                        if sw == 1 {
-                            d0.update(from: s0, count: n)
-                        } else {
-                            for j in 0..<n { d0[j] = s0[j * sw] }
-                        }
-                        (d + wr.hi).update(repeating: 0, count: outW - wr.hi)
+                        copyRow(from: s0, stride: sw, to: d, zeros: wr.lo, count: n, width: outW)
                     } else {
-                        d.update(repeating: 0, count: outW)
+                        zero(d, outW)
                     }
                     d += outW
                     oh += 1
                     if oh == outH { oh = 0; ot += 1 }
                 }
             }
+        }
+    }
+
+    /// One tap's column row for the tile when input rows and output rows have the same width
+    /// and stride 1 in h and w: per output plane, one shifted copy of the valid rows, zeros for
+    /// rows and columns that read padding.
+    @inline(__always)
+    static func gatherShifted(_ src: UnsafePointer<Float>, tile: ConvTile, outH: Int, width W: Int, inH: Int, st: Int,
+                              tr: TapRange, hr: TapRange, wr: TapRange, into row: UnsafeMutablePointer<Float>) {
+        var r = tile.rows.lowerBound
+        var d = row
+        while r < tile.rows.upperBound {
+            let ot = r / outH, first = r - ot * outH
+            let last = min(outH, first + tile.rows.upperBound - r)  // rows first..<last of plane ot
+            let rows = last - first
+            let lo = ot >= tr.lo && ot < tr.hi ? min(max(first, hr.lo), last) : last
+            let hi = ot >= tr.lo && ot < tr.hi ? max(lo, min(last, hr.hi)) : last
+            zero(d, (lo - first) * W)
+            zero(d + (hi - first) * W, (last - hi) * W)
+            if hi > lo && wr.hi > wr.lo {
+                // Output (oh, w') reads input (oh + hr.offset, w' + wr.offset): a constant shift.
+                // Elements that would wrap into the neighbouring row are the padding columns; the
+                // copy skips those at the ends (so it never reads outside the plane) and the loop
+                // below zeroes the rest.
+                let d0 = d + (lo - first) * W
+                let s0 = src + ((ot * st + tr.offset) * inH + lo + hr.offset) * W + wr.offset
+                let count = (hi - lo) * W
+                let skipFront = max(0, -wr.offset), skipBack = max(0, wr.offset)
+                (d0 + skipFront).update(from: s0 + skipFront, count: count - skipFront - skipBack)
+                for k in 0..<(hi - lo) {
+                    let line = d0 + k * W
+                    zero(line, wr.lo)
+                    zero(line + wr.hi, W - wr.hi)
+                }
+            } else {
+                zero(d + (lo - first) * W, (hi - lo) * W)
+            }
+            d += rows * W
+            r += rows
+        }
+    }
+
+    /// p[0..<count] = 0. Border fix-ups are 0–3 floats, for which a memset call (what the
+    /// compiler makes of a plain loop) costs more than the stores.
+    @inline(__always)
+    static func zero(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        switch count {
+        case 0: return
+        case 1: p[0] = 0
+        case 2: p[0] = 0; p[1] = 0
+        case 3: p[0] = 0; p[1] = 0; p[2] = 0
+        default: p.update(repeating: 0, count: count)
         }
     }
 
@@ -98,7 +150,7 @@ enum VolumeColumns {
                            gradInput: UnsafeMutablePointer<Float>) {
         let taps = Taps(shape), g = shape.geometry
         let (inH, inW) = (shape.input.h, shape.input.w), (outH, outW) = (shape.output.h, shape.output.w)
-        let KT = g.kernel.t, KH = g.kernel.h, KW = g.kernel.w, C = shape.inChannels
+        let KT = taps.t.count, KH = taps.h.count, KW = taps.w.count, C = shape.inChannels
         let sampleWidth = tile.rows.count * outW, ld = tile.samples * sampleWidth
         let st = g.stride.t, sh = g.stride.h, sw = g.stride.w, volume = shape.inputVolume
         Parallel.forEach(tile.samples * C, work: shape.columnRows * ld) { item in
@@ -116,11 +168,7 @@ enum VolumeColumns {
                                 let s0 = src + wr.lo
                                 let d0 = dst + ((ot * st + tr.offset) * inH + oh * sh + hr.offset) * inW
                                     + wr.lo * sw + wr.offset
-                                if sw == 1 {
-                                    for j in 0..<n { d0[j] += s0[j] }
-                                } else {
-                                    for j in 0..<n { d0[j * sw] += s0[j] }
-                                }
+                                addRow(s0, to: d0, stride: sw, count: n)
                             }
                             src += outW
                             oh += 1
@@ -130,6 +178,32 @@ enum VolumeColumns {
                     }
                 }
             }
+        }
+    }
+
+    /// d[0..<zeros] = 0, d[zeros + j] = s[j·stride] for j < count, d[zeros + count..<width] = 0.
+    /// Wrapping index arithmetic (no overflow checks) and a constant stride of 2 let the
+    /// compiler vectorise the strided loops.
+    @inline(__always)
+    static func copyRow(from s: UnsafePointer<Float>, stride: Int, to d: UnsafeMutablePointer<Float>,
+                        zeros: Int, count: Int, width: Int) {
+        zero(d, zeros)
+        let d0 = d + zeros
+        switch stride {
+        case 1: for j in 0..<count { d0[j] = s[j] }
+        case 2: for j in 0..<count { d0[j] = s[j &<< 1] }
+        default: for j in 0..<count { d0[j] = s[j &* stride] }
+        }
+        zero(d + zeros + count, width - zeros - count)
+    }
+
+    /// d[j·stride] += s[j] for j < count.
+    @inline(__always)
+    static func addRow(_ s: UnsafePointer<Float>, to d: UnsafeMutablePointer<Float>, stride: Int, count: Int) {
+        switch stride {
+        case 1: for j in 0..<count { d[j] += s[j] }
+        case 2: for j in 0..<count { d[j &<< 1] += s[j] }
+        default: for j in 0..<count { d[j &* stride] += s[j] }
         }
     }
 
