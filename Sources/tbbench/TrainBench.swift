@@ -31,6 +31,7 @@ struct TrainBench: ParsableCommand {
         var rows: [JSONObject] = []
         for t in threadList {
             rows.append(measureTB(threads: t))
+            lastTrainClipsPerSecond = rows.last?["train_clips_per_s"]?.doubleValue
             if let py, FileManager.default.fileExists(atPath: torchScript) {
                 if let torch = try? measureTorch(python: py, threads: t) { rows.append(torch) }
             }
@@ -39,9 +40,34 @@ struct TrainBench: ParsableCommand {
         if !json && !noLayers {
             BLAS.setThreads(threadList.last ?? 1)
             print("\nconv layers at \(threadList.last ?? 1) threads: GFLOP/s of tb's conv beside cblas_sgemm on the same GEMM shapes")
-            print(KernelBench.table(KernelBench.run()))
+            let rows = KernelBench.run()
+            print(KernelBench.table(rows))
+            // Where a training step's time goes: the conv passes it runs (the stem's dX is skipped).
+            var convMs = 0.0
+            for row in rows where !(row.layer.hasPrefix("stem") && row.pass == "backwardInput") {
+                guard let layer = KernelBench.r3dSmall.first(where: { $0.name == row.layer }) else { continue }
+                let s = layer.inputShape
+                let o = layer.geometry.outputSize(t: s[2], h: s[3], w: s[4])
+                let flops = 2.0 * Double(s[0] * layer.outChannels * o.t * o.h * o.w * s[1] * layer.geometry.kernelVolume)
+                // The table lists each shape once; R3D-S's first stage runs its 16>16 conv twice.
+                let times = row.layer.hasPrefix("16>16") ? 2.0 : 1.0
+                convMs += times * flops / (row.gflops * 1e9) * 1000
+            }
+            if let last = lastTrainClipsPerSecond {
+                let stepMs = Double(batch) / last * 1000
+                print("a training step at \(threadList.last ?? 1) threads: " + formatFixed(stepMs, 1) + " ms, of which convolutions "
+                      + formatFixed(convMs, 1) + " ms (" + formatFixed(convMs / stepMs * 100, 0)
+                      + "%); the rest is batch norm, ReLU, pooling, the tape and the optimizer")
+            }
         }
         if !json { print("peak RSS: \(peakRSSMegabytes()) MB") }
+    }
+
+    // ParsableCommand values are structs; the last measured rate feeds the profile line.
+    nonisolated(unsafe) static var lastRate: Double?
+    var lastTrainClipsPerSecond: Double? {
+        get { TrainBench.lastRate }
+        nonmutating set { TrainBench.lastRate = newValue }
     }
 
     func report(_ pair: [JSONObject]) {
