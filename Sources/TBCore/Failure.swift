@@ -68,6 +68,19 @@ public struct Failure: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
+/// Bytes of a tensor with `elementSize`-byte elements and this shape; nil for a negative
+/// dimension or an overflow (headers of streams and checkpoints are untrusted input).
+public func checkedByteCount(elementSize: Int, shape: [Int]) -> Int? {
+    var n = elementSize
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (p, overflow) = n.multipliedReportingOverflow(by: d)
+        if overflow { return nil }
+        n = p
+    }
+    return n
+}
+
 /// The text of errno, for messages.
 public func errnoString(_ code: Int32) -> String {
     guard let s = strerror(code) else { return "error \(code)" }

@@ -15,6 +15,19 @@ public protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
+extension ByteSource {
+    /// Reads the rest of the input into memory.
+    public func readAll() throws -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}
+
 /// A file opened for reading, or standard input for "-".
 public final class InputFile: ByteSource {
     public let name: String
@@ -53,17 +66,6 @@ public final class InputFile: ByteSource {
             if n >= 0 { return n }
             if errno == EINTR { continue }
             throw Failure(.ioError, "read: \(errnoString(errno))", file: name)
-        }
-    }
-
-    /// Reads the rest of the input into memory.
-    public func readAll() throws -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
         }
     }
 }

@@ -38,15 +38,4 @@ public final class PeekSource: ByteSource {
         bytesRead += n
         return n
     }
-
-    /// Everything from the start to the end of the input.
-    public func readAll() throws -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-        }
-    }
 }

@@ -54,8 +54,7 @@ extension ResNet {
             throw Failure(.dataError, "cannot tell the number of classes (no num_classes, no fc.bias)", file: path)
         }
         let model = ResNet(spec: spec, classes: classes)
-        let report = try model.load(file, strict: true)
-        _ = report
+        try model.load(file, strict: true)
         return model
     }
 

@@ -94,14 +94,7 @@ public struct Record: Sendable, Equatable {
 
     /// Bytes of a payload of this dtype and shape; nil if a dimension is negative or the size overflows.
     public static func byteCount(dtype: DType, shape: [Int]) -> Int? {
-        var n = dtype.size
-        for d in shape {
-            guard d >= 0 else { return nil }
-            let (p, overflow) = n.multipliedReportingOverflow(by: d)
-            if overflow { return nil }
-            n = p
-        }
-        return n
+        checkedByteCount(elementSize: dtype.size, shape: shape)
     }
 }
 

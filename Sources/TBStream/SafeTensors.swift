@@ -29,14 +29,7 @@ public enum SafeTensorsDType: String, CaseIterable, Sendable {
 
     /// Elements times size for a shape; nil for a negative dimension or an overflow.
     public func byteCount(shape: [Int]) -> Int? {
-        var n = size
-        for d in shape {
-            guard d >= 0 else { return nil }
-            let (p, overflow) = n.multipliedReportingOverflow(by: d)
-            if overflow { return nil }
-            n = p
-        }
-        return n
+        checkedByteCount(elementSize: size, shape: shape)
     }
 
     /// Elements as floats from little-endian bytes; nil for an integer dtype.

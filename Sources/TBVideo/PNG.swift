@@ -25,55 +25,47 @@ public enum PNG {
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG) else {
             throw Failure.internalError("this libavcodec has no PNG encoder")
         }
-        var context = avcodec_alloc_context3(codec)
-        defer { avcodec_free_context(&context) }
-        var frame = av_frame_alloc()
-        defer { av_frame_free(&frame) }
-        var packet = av_packet_alloc()
-        defer { av_packet_free(&packet) }
-        guard let ctx = context, let frm = frame, let pkt = packet else {
-            throw Failure.internalError("PNG encoder: out of memory")
-        }
-
-        ctx.pointee.width = w
-        ctx.pointee.height = h
-        ctx.pointee.pix_fmt = AV_PIX_FMT_RGB24
-        // A still image has no clock, but video encoders insist on a time base.
-        ctx.pointee.time_base = AVRational(num: 1, den: 1)
-        // Paeth prediction shrinks smooth pictures (plots, thumbnails) several times over "none".
-        if let options = ctx.pointee.priv_data {
-            try check(av_opt_set(options, "pred", "paeth", 0), "setting PNG prediction", status: .software)
-        }
-        try check(avcodec_open2(ctx, codec, nil), "opening the PNG encoder", status: .software)
-
-        frm.pointee.format = AV_PIX_FMT_RGB24.rawValue
-        frm.pointee.width = w
-        frm.pointee.height = h
-        frm.pointee.pts = 0
-        try check(av_frame_get_buffer(frm, 0), "allocating a frame", status: .software)
-        try copyRows(from: image, to: frm)
-
-        var out: [UInt8] = []
-        // Encoders may hold frames back: send, drain, then flush with a nil frame and drain again.
-        func drain() throws {
-            while true {
-                let r = avcodec_receive_packet(ctx, pkt)
-                if r == tb_averror_eagain() || r == tb_averror_eof() { return }
-                try check(r, "encoding PNG", status: .software)
-                if let data = pkt.pointee.data, pkt.pointee.size > 0 {
-                    out.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(pkt.pointee.size)))
-                }
-                av_packet_unref(pkt)
+        return try withCodec(codec, "PNG encoder") { ctx, frm, pkt in
+            ctx.pointee.width = w
+            ctx.pointee.height = h
+            ctx.pointee.pix_fmt = AV_PIX_FMT_RGB24
+            // A still image has no clock, but video encoders insist on a time base.
+            ctx.pointee.time_base = AVRational(num: 1, den: 1)
+            // Paeth prediction shrinks smooth pictures (plots, thumbnails) several times over "none".
+            if let options = ctx.pointee.priv_data {
+                try check(av_opt_set(options, "pred", "paeth", 0), "setting PNG prediction", status: .software)
             }
+            try check(avcodec_open2(ctx, codec, nil), "opening the PNG encoder", status: .software)
+
+            frm.pointee.format = AV_PIX_FMT_RGB24.rawValue
+            frm.pointee.width = w
+            frm.pointee.height = h
+            frm.pointee.pts = 0
+            try check(av_frame_get_buffer(frm, 0), "allocating a frame", status: .software)
+            try copyRows(from: image, to: frm)
+
+            var out: [UInt8] = []
+            // Encoders may hold frames back: send, drain, then flush with a nil frame and drain again.
+            func drain() throws {
+                while true {
+                    let r = avcodec_receive_packet(ctx, pkt)
+                    if r == tb_averror_eagain() || r == tb_averror_eof() { return }
+                    try check(r, "encoding PNG", status: .software)
+                    if let data = pkt.pointee.data, pkt.pointee.size > 0 {
+                        out.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(pkt.pointee.size)))
+                    }
+                    av_packet_unref(pkt)
+                }
+            }
+            try check(avcodec_send_frame(ctx, frm), "sending a frame to the PNG encoder", status: .software)
+            try drain()
+            try check(avcodec_send_frame(ctx, nil), "flushing the PNG encoder", status: .software)
+            try drain()
+            guard out.starts(with: signature) else {
+                throw Failure.internalError("the PNG encoder wrote no PNG (\(out.count) bytes)")
+            }
+            return out
         }
-        try check(avcodec_send_frame(ctx, frm), "sending a frame to the PNG encoder", status: .software)
-        try drain()
-        try check(avcodec_send_frame(ctx, nil), "flushing the PNG encoder", status: .software)
-        try drain()
-        guard out.starts(with: signature) else {
-            throw Failure.internalError("the PNG encoder wrote no PNG (\(out.count) bytes)")
-        }
-        return out
     }
 
     /// The picture in PNG file bytes, as RGB. Grey, palette, 16-bit and alpha PNGs are converted
@@ -89,6 +81,34 @@ public enum PNG {
         guard let codec = avcodec_find_decoder(AV_CODEC_ID_PNG) else {
             throw Failure.internalError("this libavcodec has no PNG decoder")
         }
+        return try withCodec(codec, "PNG decoder") { ctx, frm, pkt in
+            // One picture: frame threads would only add latency and a flush.
+            ctx.pointee.thread_count = 1
+            try check(avcodec_open2(ctx, codec, nil), "opening the PNG decoder", status: .software)
+
+            // av_new_packet adds the zeroed padding that FFmpeg's bitstream readers may overread into.
+            try check(av_new_packet(pkt, size), "allocating a packet", status: .software)
+            bytes.withUnsafeBufferPointer { src in
+                if let data = pkt.pointee.data, let from = src.baseAddress { data.update(from: from, count: src.count) }
+            }
+            try check(avcodec_send_packet(ctx, pkt), "decoding PNG", status: .dataError)
+            var r = avcodec_receive_frame(ctx, frm)
+            if r == tb_averror_eagain() {
+                try check(avcodec_send_packet(ctx, nil), "flushing the PNG decoder", status: .dataError)
+                r = avcodec_receive_frame(ctx, frm)
+            }
+            if r == tb_averror_eof() || r == tb_averror_eagain() {
+                throw Failure.data("decoding PNG: no picture in the data")
+            }
+            try check(r, "decoding PNG", status: .dataError)
+            return try rgbImage(from: frm)
+        }
+    }
+
+    /// Runs `body` with a context for `codec`, a frame and a packet, freed on every path.
+    private static func withCodec<R>(_ codec: UnsafePointer<AVCodec>, _ what: String,
+                                      _ body: (UnsafeMutablePointer<AVCodecContext>, UnsafeMutablePointer<AVFrame>,
+                                               UnsafeMutablePointer<AVPacket>) throws -> R) throws -> R {
         var context = avcodec_alloc_context3(codec)
         defer { avcodec_free_context(&context) }
         var frame = av_frame_alloc()
@@ -96,28 +116,9 @@ public enum PNG {
         var packet = av_packet_alloc()
         defer { av_packet_free(&packet) }
         guard let ctx = context, let frm = frame, let pkt = packet else {
-            throw Failure.internalError("PNG decoder: out of memory")
+            throw Failure.internalError("\(what): out of memory")
         }
-        // One picture: frame threads would only add latency and a flush.
-        ctx.pointee.thread_count = 1
-        try check(avcodec_open2(ctx, codec, nil), "opening the PNG decoder", status: .software)
-
-        // av_new_packet adds the zeroed padding that FFmpeg's bitstream readers may overread into.
-        try check(av_new_packet(pkt, size), "allocating a packet", status: .software)
-        bytes.withUnsafeBufferPointer { src in
-            if let data = pkt.pointee.data, let from = src.baseAddress { data.update(from: from, count: src.count) }
-        }
-        try check(avcodec_send_packet(ctx, pkt), "decoding PNG", status: .dataError)
-        var r = avcodec_receive_frame(ctx, frm)
-        if r == tb_averror_eagain() {
-            try check(avcodec_send_packet(ctx, nil), "flushing the PNG decoder", status: .dataError)
-            r = avcodec_receive_frame(ctx, frm)
-        }
-        if r == tb_averror_eof() || r == tb_averror_eagain() {
-            throw Failure.data("decoding PNG: no picture in the data")
-        }
-        try check(r, "decoding PNG", status: .dataError)
-        return try rgbImage(from: frm)
+        return try body(ctx, frm, pkt)
     }
 
     /// An RGBImage from a decoded frame of any pixel format libswscale reads.

@@ -29,6 +29,7 @@ struct TrainBench: ParsableCommand {
         let py = python ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : nil)
         if !json { print("R3D-S, batch \(batch) x [3, 8, 56, 56], \(steps) steps; OpenBLAS kernels \(BLAS.coreName)") }
         var rows: [JSONObject] = []
+        var lastTrainClipsPerSecond: Double?  // feeds the profile line below
         for t in threadList {
             rows.append(measureTB(threads: t))
             lastTrainClipsPerSecond = rows.last?["train_clips_per_s"]?.doubleValue
@@ -61,13 +62,6 @@ struct TrainBench: ParsableCommand {
             }
         }
         if !json { print("peak RSS: \(peakRSSMegabytes()) MB") }
-    }
-
-    // ParsableCommand values are structs; the last measured rate feeds the profile line.
-    nonisolated(unsafe) static var lastRate: Double?
-    var lastTrainClipsPerSecond: Double? {
-        get { TrainBench.lastRate }
-        nonmutating set { TrainBench.lastRate = newValue }
     }
 
     func report(_ pair: [JSONObject]) {
