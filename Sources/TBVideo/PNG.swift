@@ -33,15 +33,15 @@ public enum PNG {
             ctx.pointee.time_base = AVRational(num: 1, den: 1)
             // Paeth prediction shrinks smooth pictures (plots, thumbnails) several times over "none".
             if let options = ctx.pointee.priv_data {
-                try check(av_opt_set(options, "pred", "paeth", 0), "setting PNG prediction", status: .software)
+                try avCheck(av_opt_set(options, "pred", "paeth", 0), "setting PNG prediction", status: .software)
             }
-            try check(avcodec_open2(ctx, codec, nil), "opening the PNG encoder", status: .software)
+            try avCheck(avcodec_open2(ctx, codec, nil), "opening the PNG encoder", status: .software)
 
             frm.pointee.format = AV_PIX_FMT_RGB24.rawValue
             frm.pointee.width = w
             frm.pointee.height = h
             frm.pointee.pts = 0
-            try check(av_frame_get_buffer(frm, 0), "allocating a frame", status: .software)
+            try avCheck(av_frame_get_buffer(frm, 0), "allocating a frame", status: .software)
             try copyRows(from: image, to: frm)
 
             var out: [UInt8] = []
@@ -50,16 +50,16 @@ public enum PNG {
                 while true {
                     let r = avcodec_receive_packet(ctx, pkt)
                     if r == tb_averror_eagain() || r == tb_averror_eof() { return }
-                    try check(r, "encoding PNG", status: .software)
+                    try avCheck(r, "encoding PNG", status: .software)
                     if let data = pkt.pointee.data, pkt.pointee.size > 0 {
                         out.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(pkt.pointee.size)))
                     }
                     av_packet_unref(pkt)
                 }
             }
-            try check(avcodec_send_frame(ctx, frm), "sending a frame to the PNG encoder", status: .software)
+            try avCheck(avcodec_send_frame(ctx, frm), "sending a frame to the PNG encoder", status: .software)
             try drain()
-            try check(avcodec_send_frame(ctx, nil), "flushing the PNG encoder", status: .software)
+            try avCheck(avcodec_send_frame(ctx, nil), "flushing the PNG encoder", status: .software)
             try drain()
             guard out.starts(with: signature) else {
                 throw Failure.internalError("the PNG encoder wrote no PNG (\(out.count) bytes)")
@@ -84,23 +84,23 @@ public enum PNG {
         return try withCodec(codec, "PNG decoder") { ctx, frm, pkt in
             // One picture: frame threads would only add latency and a flush.
             ctx.pointee.thread_count = 1
-            try check(avcodec_open2(ctx, codec, nil), "opening the PNG decoder", status: .software)
+            try avCheck(avcodec_open2(ctx, codec, nil), "opening the PNG decoder", status: .software)
 
             // av_new_packet adds the zeroed padding that FFmpeg's bitstream readers may overread into.
-            try check(av_new_packet(pkt, size), "allocating a packet", status: .software)
+            try avCheck(av_new_packet(pkt, size), "allocating a packet", status: .software)
             bytes.withUnsafeBufferPointer { src in
                 if let data = pkt.pointee.data, let from = src.baseAddress { data.update(from: from, count: src.count) }
             }
-            try check(avcodec_send_packet(ctx, pkt), "decoding PNG", status: .dataError)
+            try avCheck(avcodec_send_packet(ctx, pkt), "decoding PNG", status: .dataError)
             var r = avcodec_receive_frame(ctx, frm)
             if r == tb_averror_eagain() {
-                try check(avcodec_send_packet(ctx, nil), "flushing the PNG decoder", status: .dataError)
+                try avCheck(avcodec_send_packet(ctx, nil), "flushing the PNG decoder", status: .dataError)
                 r = avcodec_receive_frame(ctx, frm)
             }
             if r == tb_averror_eof() || r == tb_averror_eagain() {
                 throw Failure.data("decoding PNG: no picture in the data")
             }
-            try check(r, "decoding PNG", status: .dataError)
+            try avCheck(r, "decoding PNG", status: .dataError)
             return try rgbImage(from: frm)
         }
     }
@@ -140,8 +140,8 @@ public enum PNG {
         rgb.pointee.format = AV_PIX_FMT_RGB24.rawValue
         rgb.pointee.width = w
         rgb.pointee.height = h
-        try check(av_frame_get_buffer(rgb, 0), "allocating a frame", status: .software)
-        try check(sws_scale_frame(sws, rgb, frm), "converting the PNG picture to RGB", status: .software)
+        try avCheck(av_frame_get_buffer(rgb, 0), "allocating a frame", status: .software)
+        try avCheck(sws_scale_frame(sws, rgb, frm), "converting the PNG picture to RGB", status: .software)
         return try imageRows(of: rgb)
     }
 
@@ -162,7 +162,7 @@ public enum PNG {
 
     /// Copies a packed image into an RGB24 frame whose buffer is allocated.
     static func copyRows(from image: RGBImage, to frm: UnsafeMutablePointer<AVFrame>) throws {
-        try check(av_frame_make_writable(frm), "making the frame writable", status: .software)
+        try avCheck(av_frame_make_writable(frm), "making the frame writable", status: .software)
         let stride = Int(frm.pointee.linesize.0), rowBytes = image.width * 3
         guard let base = frm.pointee.data.0, stride >= rowBytes else {
             throw Failure.internalError("RGB frame has no pixel data")
@@ -170,20 +170,6 @@ public enum PNG {
         image.pixels.withUnsafeBufferPointer { src in
             guard let from = src.baseAddress else { return }
             for y in 0..<image.height { (base + y * stride).update(from: from + y * rowBytes, count: rowBytes) }
-        }
-    }
-
-    /// Throws a Failure with FFmpeg's text for a negative libav* return value.
-    private static func check(_ code: Int32, _ what: String, status: ExitStatus) throws {
-        guard code < 0 else { return }
-        throw Failure(status, "\(what): \(avErrorText(code))")
-    }
-
-    /// FFmpeg's description of an error code (av_strerror).
-    private static func avErrorText(_ code: Int32) -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        return buffer.withUnsafeMutableBufferPointer { b in
-            String(cString: tb_av_strerror(code, b.baseAddress, Int32(b.count)))
         }
     }
 }
