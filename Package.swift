@@ -4,7 +4,7 @@
 // C enters only through the system-library targets, each imported by one Swift library.
 import PackageDescription
 
-let programs = ["tb-info"]
+let programs = ["tb-info", "tb-decode", "tb-clip"]
 
 let package = Package(
     name: "tb",
@@ -33,7 +33,11 @@ let package = Package(
         ]),
         .executableTarget(name: "tb-info", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore", "TBNN", "TBTensor",
+        .executableTarget(name: "tb-decode", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tb-clip", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore", "TBNN", "TBTensor", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tbbench"),
 

@@ -402,7 +402,7 @@ public final class VideoReader {
         let w = frm.pointee.width, h = frm.pointee.height
         let fmtValue = AVPixelFormat(rawValue: frm.pointee.format)
         scaler = sws_getCachedContext(scaler, w, h, fmtValue, Int32(scaledWidth), Int32(scaledHeight), AV_PIX_FMT_RGB24,
-                                      options.filter.flags | SWS_ACCURATE_RND, nil, nil, nil)
+                                      options.filter.flags, nil, nil, nil)
         guard let sws = scaler else {
             let name = av_get_pix_fmt_name(fmtValue).map { String(cString: $0) } ?? "\(frm.pointee.format)"
             throw Failure(.dataError, "cannot convert \(w)x\(h) \(name) pictures to RGB", file: path)

@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tbbench",
         abstract: "Benchmarks of tb beside its peers (run through bin/bench).",
-        subcommands: [StreamBench.self, TrainBench.self])
+        subcommands: [StreamBench.self, TrainBench.self, DecodeBench.self])
 }
 
 runTool(Bench.self, name: "tbbench")
