@@ -124,8 +124,11 @@ public final class VideoReader {
     private var gridIndex = 0
     private var gridStart: Double?
     private let defaultFrameDuration: Double
-    private var output: [UInt8]
-    private var rotated: [UInt8]
+    // Converted pixels. libswscale's SIMD writers may store a little past the end of the last
+    // row, so both buffers carry `slack` bytes more than a frame.
+    private let output: UnsafeMutableBufferPointer<UInt8>
+    private let rotated: UnsafeMutableBufferPointer<UInt8>?
+    private static let slack = 256
     private let scaledWidth: Int, scaledHeight: Int  // before rotation
     private static let epsilon = 1e-6
 
@@ -159,8 +162,10 @@ public final class VideoReader {
         let size = Self.outputSize(upright: upright, options: options)
         (width, height) = size
         (scaledWidth, scaledHeight) = info.rotation % 180 == 0 ? size : (size.1, size.0)
-        output = [UInt8](repeating: 0, count: width * height * 3)
-        rotated = info.rotation == 0 ? [] : [UInt8](repeating: 0, count: width * height * 3)
+        output = .allocate(capacity: width * height * 3 + Self.slack)
+        output.initialize(repeating: 0)
+        rotated = info.rotation == 0 ? nil : .allocate(capacity: width * height * 3)
+        rotated?.initialize(repeating: 0)
         // From here on deinit frees whatever was allocated when something throws.
         do {
             try openDecoder(probe)
@@ -239,6 +244,8 @@ public final class VideoReader {
     deinit {
         freeCodec()
         avformat_close_input(&format)
+        output.deallocate()
+        rotated?.deallocate()
     }
 
     /// The next output frame, or nil at the end. The pixels stay valid until the next call.
@@ -257,8 +264,8 @@ public final class VideoReader {
         }
         try convert(current!)
         framesRead += 1
-        let pixels = rotated.isEmpty ? output : rotated
-        return pixels.withUnsafeBufferPointer { VideoFrame(time: time, pixels: $0) }
+        let pixels = rotated ?? output
+        return VideoFrame(time: time, pixels: UnsafeBufferPointer(start: pixels.baseAddress, count: width * height * 3))
     }
 
     // MARK: frame selection
@@ -407,8 +414,8 @@ public final class VideoReader {
             let name = av_get_pix_fmt_name(fmtValue).map { String(cString: $0) } ?? "\(frm.pointee.format)"
             throw Failure(.dataError, "cannot convert \(w)x\(h) \(name) pictures to RGB", file: path)
         }
-        try output.withUnsafeMutableBufferPointer { out in
-            var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
+        do {
+            var dst: [UnsafeMutablePointer<UInt8>?] = [output.baseAddress, nil, nil, nil]
             var dstStride: [Int32] = [Int32(scaledWidth * 3), 0, 0, 0]
             let rows = withUnsafePointer(to: &frm.pointee.data) { src in
                 withUnsafePointer(to: &frm.pointee.linesize) { srcStride in
@@ -427,9 +434,9 @@ public final class VideoReader {
     /// Rotates `output` (scaledWidth × scaledHeight) clockwise by `info.rotation` into `rotated`.
     private func rotate() {
         let sw = scaledWidth, sh = scaledHeight, r = info.rotation
-        output.withUnsafeBufferPointer { src in
-            rotated.withUnsafeMutableBufferPointer { dst in
-                let s = src.baseAddress!, d = dst.baseAddress!
+        guard let d = rotated?.baseAddress, let s = output.baseAddress else { return }
+        do {
+            do {
                 for y in 0..<height {
                     for x in 0..<width {
                         let (sx, sy): (Int, Int)

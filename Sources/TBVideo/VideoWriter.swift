@@ -1,5 +1,6 @@
 // Encoding RGB frames into a real video file (H.264, MPEG-4, VP9 or Motion JPEG in MP4,
-// Matroska, WebM or AVI), for the toy data set, the tests and the benchmarks. The call
+// Matroska, WebM or AVI), or one frame into a still image (.jpg with mjpeg, .webp), for the
+// toy data set, the tests and the benchmarks. The call
 // sequence follows FFmpeg's doc/examples/mux.c. The file appears under its name only when
 // `finish()` succeeds: until then it is written to a temporary name beside it.
 
@@ -10,7 +11,7 @@ import TBCore
 
 /// Video codecs tb can write, by the libavcodec encoder behind each.
 public enum VideoCodec: String, CaseIterable, Sendable {
-    case h264, mpeg4, vp9, mjpeg
+    case h264, mpeg4, vp9, mjpeg, webp
 
     /// libavcodec's encoder name.
     public var encoderName: String {
@@ -19,6 +20,7 @@ public enum VideoCodec: String, CaseIterable, Sendable {
         case .mpeg4: return "mpeg4"
         case .vp9: return "libvpx-vp9"
         case .mjpeg: return "mjpeg"
+        case .webp: return "libwebp"
         }
     }
 
@@ -158,6 +160,8 @@ public final class VideoWriter {
             }
         }
         frm.pointee.pts = t
+        // Without durations the MP4 muxer's edit list can cut the last frame off.
+        frm.pointee.pkt_duration = ticksPerFrame
         try avCheck(avcodec_send_frame(ctx, frm), "encoding frame \(frameCount)", status: .software)
         try drain()
         frameCount += 1
@@ -170,7 +174,7 @@ public final class VideoWriter {
             try avCheck(avcodec_send_frame(ctx, nil), "flushing the encoder", status: .software)
             try drain()
             try avCheck(av_write_trailer(fmt), "writing the container trailer", status: .ioError)
-            try avCheck(avio_closep(&fmt.pointee.pb), "closing", status: .ioError)
+            if fmt.pointee.pb != nil { try avCheck(avio_closep(&fmt.pointee.pb), "closing", status: .ioError) }
         } catch let failure as Failure {
             throw failure.at(file: path)
         }
@@ -207,6 +211,8 @@ public final class VideoWriter {
             settings.append(("deadline", "realtime"))
             settings.append(("cpu-used", "8"))
             if let q = options.quality { settings.append(("crf", String(q))); ctx.pointee.bit_rate = 0 }
+        case .webp:
+            if let q = options.quality { ctx.pointee.global_quality = Int32(FF_QP2LAMBDA) * Int32(q) }
         case .mpeg4, .mjpeg:
             if let q = options.quality {
                 ctx.pointee.flags |= AV_CODEC_FLAG_QSCALE
@@ -235,8 +241,20 @@ public final class VideoWriter {
         scaler = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height),
                                 pixelFormat, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nil, nil, nil)
         guard scaler != nil else { throw Failure.internalError("video writer: no RGB to YUV converter") }
-        guard avio_open(&fmt.pointee.pb, temporaryPath, AVIO_FLAG_WRITE) >= 0 else {
-            throw Failure(.ioError, "cannot create \(temporaryPath): \(errnoString(errno))")
+        // libavformat 59's MP4 edit list ends at the last packet in decoding order, which with
+        // B-frames hides the last frame from every reader (ffprobe counts one frame less).
+        // Without an edit list the stream simply starts at its first presentation time.
+        if let muxerOptions = fmt.pointee.priv_data { _ = av_opt_set(muxerOptions, "use_editlist", "0", 0) }
+        if fmt.pointee.oformat.pointee.flags & AVFMT_NOFILE != 0 {
+            // Image muxers (.jpg, .webp) open their file themselves, by the context's URL;
+            // "update" makes that one file, not a numbered sequence.
+            av_free(fmt.pointee.url)
+            fmt.pointee.url = av_strdup(temporaryPath)
+            if let muxerOptions = fmt.pointee.priv_data { _ = av_opt_set(muxerOptions, "update", "1", 0) }
+        } else {
+            guard avio_open(&fmt.pointee.pb, temporaryPath, AVIO_FLAG_WRITE) >= 0 else {
+                throw Failure(.ioError, "cannot create \(temporaryPath): \(errnoString(errno))")
+            }
         }
         try avCheck(avformat_write_header(fmt, nil), "writing the container header", status: .ioError)
     }

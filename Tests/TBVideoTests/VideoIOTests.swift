@@ -38,7 +38,7 @@ final class VideoIOTests: XCTestCase {
     }
 
     func testEveryFrameComesBackInOrderWithBFrames() throws {
-        for codec in VideoCodec.allCases where codec.isAvailable {
+        for codec in VideoCodec.allCases where codec.isAvailable && codec != .webp {
             let ext = codec == .vp9 ? "webm" : codec == .mjpeg ? "avi" : "mp4"
             let opts = VideoWriterOptions(codec: codec, fps: 30, quality: codec == .vp9 ? 20 : codec == .h264 ? 18 : 3,
                                           bFrames: codec == .h264 || codec == .mpeg4 ? 2 : nil)
