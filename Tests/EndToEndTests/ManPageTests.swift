@@ -5,6 +5,7 @@ import Foundation
 import XCTest
 import TBCore
 import TBStream
+import TBVideo
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
@@ -92,6 +93,22 @@ final class ManPageTests: XCTestCase {
         try dir.write("model.safetensors", bytes: sink.bytes)
         try dir.write("train.jsonl", (0..<6).map { #"{"id": "v/clip \#($0).mp4", "label": \#($0 % 3)}"# }
             .joined(separator: "\n") + "\n")
+        // Real encoded videos for tb-decode's and tb-clip's pages.
+        FFmpegLog.set(verbose: false)
+        func video(_ name: String, frames: Int, fps: Int = 10) throws {
+            let path = dir.file(name)
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            let w = try VideoWriter(path: path, width: 64, height: 48, options: VideoWriterOptions(fps: fps, quality: 23))
+            for i in 0..<frames { try w.append(FrameCode.image(i, width: 64, height: 48)) }
+            try w.finish()
+        }
+        try video("walk/a b.mp4", frames: 30)
+        try video("walk/c.mp4", frames: 20)
+        try video("run/d.mp4", frames: 25)
+        try video("long.mp4", frames: 50)
+        try dir.write("train.txt", "walk/a b.mp4 0\nwalk/c.mp4 0\nrun/d.mp4 1\n")
+        try dir.write("still.png", bytes: try PNG.encode(FrameCode.image(5, width: 40, height: 30)))
         try dir.write("ucf101/classInd.txt", "1 ApplyEyeMakeup\n2 ApplyLipstick\n")
         try dir.write("ucf101/trainlist01.txt",
                       "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\nApplyLipstick/v_ApplyLipstick_g01_c01.avi 2\n")

@@ -164,3 +164,40 @@ final class VideoIOTests: XCTestCase {
         XCTAssertEqual(codes.last, 59)
     }
 }
+
+final class VideoLeakTests: XCTestCase {
+    /// Resident memory in kB, from /proc.
+    func residentKB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// Ten thousand opens and decodes of small files, good and bad, must not grow memory.
+    func testNoLeakAcrossManySmallFiles() throws {
+        FFmpegLog.set(verbose: false)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tb-leak-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = dir + "/good.mp4"
+        let w = try VideoWriter(path: good, width: 32, height: 32, options: VideoWriterOptions(fps: 10, quality: 30))
+        for i in 0..<4 { try w.append(FrameCode.image(i, width: 32, height: 32)) }
+        try w.finish()
+        FileManager.default.createFile(atPath: dir + "/bad.mp4", contents: Data(repeating: 7, count: 3000))
+        func round(_ n: Int) throws {
+            for i in 0..<n {
+                if i % 4 == 3 {
+                    XCTAssertThrowsError(try VideoReader(path: dir + "/bad.mp4"))
+                    continue
+                }
+                let r = try VideoReader(path: good, options: DecodeOptions(shortSide: 16, fps: i % 2 == 0 ? 5 : nil))
+                while try r.next() != nil {}
+            }
+        }
+        try round(500)  // warm up allocator caches
+        let before = residentKB()
+        try round(10_000)
+        let grown = residentKB() - before
+        XCTAssertLessThan(grown, 8 * 1024, "resident memory grew \(grown) kB over 10,000 inputs")
+    }
+}
