@@ -9,7 +9,7 @@ import TBStream
 public enum FrameRecords {
     /// Default chunk: four seconds of frames (one frame for a still image), but never more
     /// than `maxBytes` of pixels.
-    public static func defaultChunk(fps: Double?, width: Int, height: Int, maxBytes: Int = 64 << 20) -> Int {
+    public static func defaultChunk(fps: Double?, width: Int, height: Int, maxBytes: Int = 24 << 20) -> Int {
         let byBytes = max(1, maxBytes / max(1, width * height * 3))
         let bySeconds = fps.map { max(1, Int((4 * $0).rounded())) } ?? 1
         return min(byBytes, bySeconds)

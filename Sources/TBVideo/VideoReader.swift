@@ -114,6 +114,8 @@ public final class VideoReader {
     private var current: UnsafeMutablePointer<AVFrame>?   // on display at the grid time
     private var upcoming: UnsafeMutablePointer<AVFrame>?  // decoded, not yet on display
     private var scaler: OpaquePointer?
+    private var scalerInput: [Int32] = []   // width, height, pixel format the scaler was made for
+    private var outputFrame: UnsafeMutablePointer<AVFrame>?  // wraps `output` for sws_scale_frame
     private let streamIndex: Int32
     private let timeBase: Double
     private var origin: Int64?            // pts of time 0
@@ -166,6 +168,7 @@ public final class VideoReader {
         output.initialize(repeating: 0)
         rotated = info.rotation == 0 ? nil : .allocate(capacity: width * height * 3)
         rotated?.initialize(repeating: 0)
+        outputFrame = Self.wrap(output, width: scaledWidth, height: scaledHeight)
         // From here on deinit frees whatever was allocated when something throws.
         do {
             try openDecoder(probe)
@@ -408,27 +411,40 @@ public final class VideoReader {
     private func convert(_ frm: UnsafeMutablePointer<AVFrame>) throws {
         let w = frm.pointee.width, h = frm.pointee.height
         let fmtValue = AVPixelFormat(rawValue: frm.pointee.format)
-        scaler = sws_getCachedContext(scaler, w, h, fmtValue, Int32(scaledWidth), Int32(scaledHeight), AV_PIX_FMT_RGB24,
-                                      options.filter.flags, nil, nil, nil)
+        if scaler == nil || scalerInput != [w, h, frm.pointee.format] {
+            if let old = scaler { sws_freeContext(old) }
+            scaler = makeScaler(width: w, height: h, format: fmtValue)
+            scalerInput = [w, h, frm.pointee.format]
+        }
         guard let sws = scaler else {
             let name = av_get_pix_fmt_name(fmtValue).map { String(cString: $0) } ?? "\(frm.pointee.format)"
             throw Failure(.dataError, "cannot convert \(w)x\(h) \(name) pictures to RGB", file: path)
         }
-        do {
-            var dst: [UnsafeMutablePointer<UInt8>?] = [output.baseAddress, nil, nil, nil]
-            var dstStride: [Int32] = [Int32(scaledWidth * 3), 0, 0, 0]
-            let rows = withUnsafePointer(to: &frm.pointee.data) { src in
-                withUnsafePointer(to: &frm.pointee.linesize) { srcStride in
-                    src.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { s in
-                        srcStride.withMemoryRebound(to: Int32.self, capacity: 8) { ss in
-                            sws_scale(sws, s, ss, 0, h, &dst, &dstStride)
-                        }
-                    }
-                }
-            }
-            if rows <= 0 { throw Failure(.dataError, "converting a \(w)x\(h) picture to RGB failed", file: path) }
-        }
+        guard let dst = outputFrame else { throw Failure.internalError("out of memory") }
+        // sws_scale_frame runs the context's slice threads (sws_scale does not).
+        let r = sws_scale_frame(sws, dst, frm)
+        if r < 0 { throw Failure(.dataError, "converting a \(w)x\(h) picture to RGB: \(avErrorText(r))", file: path) }
         if info.rotation != 0 { rotate() }
+    }
+
+    /// A libswscale context from the decoded picture to RGB24 at the output size, with slice
+    /// threads when there are threads to spare (libswscale 6 runs them inside sws_scale).
+    private func makeScaler(width w: Int32, height h: Int32, format: AVPixelFormat) -> OpaquePointer? {
+        guard let sws = sws_alloc_context() else { return nil }
+        let settings: [(String, Int64)] = [
+            ("srcw", Int64(w)), ("srch", Int64(h)), ("src_format", Int64(format.rawValue)),
+            ("dstw", Int64(scaledWidth)), ("dsth", Int64(scaledHeight)), ("dst_format", Int64(AV_PIX_FMT_RGB24.rawValue)),
+            ("sws_flags", Int64(options.filter.flags)), ("threads", Int64(info.isStill ? 1 : options.threads)),
+        ]
+        for (key, value) in settings where av_opt_set_int(UnsafeMutableRawPointer(sws), key, value, 0) < 0 {
+            sws_freeContext(sws)
+            return nil
+        }
+        guard sws_init_context(sws, nil, nil) >= 0 else {
+            sws_freeContext(sws)
+            return nil
+        }
+        return sws
     }
 
     /// Rotates `output` (scaledWidth × scaledHeight) clockwise by `info.rotation` into `rotated`.
@@ -455,6 +471,24 @@ public final class VideoReader {
         }
     }
 
+    /// An RGB24 AVFrame whose pixels are `buffer` (tb's memory: the AVBuffer frees nothing).
+    private static func wrap(_ buffer: UnsafeMutableBufferPointer<UInt8>, width: Int, height: Int)
+        -> UnsafeMutablePointer<AVFrame>? {
+        guard let frame = av_frame_alloc(), let base = buffer.baseAddress else { return nil }
+        guard let ref = av_buffer_create(base, buffer.count, { _, _ in }, nil, 0) else {
+            var f: UnsafeMutablePointer<AVFrame>? = frame
+            av_frame_free(&f)
+            return nil
+        }
+        frame.pointee.buf.0 = ref
+        frame.pointee.data.0 = base
+        frame.pointee.linesize.0 = Int32(width * 3)
+        frame.pointee.format = AV_PIX_FMT_RGB24.rawValue
+        frame.pointee.width = Int32(width)
+        frame.pointee.height = Int32(height)
+        return frame
+    }
+
     private func freeCodec() {
         if let s = scaler { sws_freeContext(s); scaler = nil }
         avcodec_free_context(&codec)
@@ -462,6 +496,7 @@ public final class VideoReader {
         av_frame_free(&decoded)
         av_frame_free(&current)
         av_frame_free(&upcoming)
+        av_frame_free(&outputFrame)
     }
 
     // MARK: set-up helpers

@@ -49,7 +49,7 @@ struct Decode: ParsableCommand {
     @Option(help: ArgumentHelp("At most n frames per input.", valueName: "n"))
     var maxFrames: Int?
 
-    @Option(help: ArgumentHelp("Frames per record (default: 4 seconds' worth, at most 64 MiB).", valueName: "n"))
+    @Option(help: ArgumentHelp("Frames per record (default: 4 seconds' worth, at most 24 MiB).", valueName: "n"))
     var chunk: Int?
 
     @Option(help: ArgumentHelp("Resampling filter: bilinear, bicubic, area, lanczos, point.", valueName: "name"))
