@@ -135,6 +135,17 @@ final class DecodeClipTests: XCTestCase {
         XCTAssertFalse(dir.contents("").contains { $0.contains("strict") }, "\(dir.contents(""))")
         // Nothing decodable at all is a failure too.
         XCTAssertEqual(try dir.sh("tb-decode garbage.mp4 > /dev/null").status, 65)
+
+        // Damage inside a video: one line with the count, and the frames around it.
+        var damaged = whole
+        for i in damaged.count / 2 ..< damaged.count / 2 + 24 { damaged[i] = UInt8(truncatingIfNeeded: i &* 131) }
+        try dir.write("damaged.mp4", bytes: damaged)
+        let d = try dir.sh("tb-decode damaged.mp4 > d.tbs")
+        XCTAssertEqual(d.status, 0)
+        XCTAssertTrue(d.stderr.hasPrefix("tb-decode: damaged.mp4: "), d.stderr)
+        XCTAssertTrue(d.stderr.contains("damaged packets or frames, decoding went on (first: "), d.stderr)
+        XCTAssertEqual(d.stderr.split(separator: "\n").count, 1, d.stderr)
+        XCTAssertEqual(try records(file: "d.tbs").flatMap(codes).last, 29)
     }
 
     func testImagesRotationAndStandardInput() throws {
