@@ -4,7 +4,7 @@
 // C enters only through the system-library targets, each imported by one Swift library.
 import PackageDescription
 
-let programs = ["tb-info", "tb-decode", "tb-clip"]
+let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix"]
 
 let package = Package(
     name: "tb",
@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "TBTensor", dependencies: ["TBCore", "CBLAS"]),
         .target(name: "TBNN", dependencies: ["TBCore", "TBTensor", "TBStream"]),
         .target(name: "TBVideo", dependencies: ["TBCore", "TBStream", "CFFmpeg", "CFFmpegShim"]),
+        .target(name: "TBMethods", dependencies: ["TBCore", "TBStream", "TBVideo"]),
         .target(name: "TBCLI", dependencies: [
             "TBCore", "TBStream", "TBTensor", "TBNN", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -36,6 +37,8 @@ let package = Package(
         .executableTarget(name: "tb-decode", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tb-clip", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tb-mix", dependencies: ["TBCLI", "TBMethods", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore", "TBNN", "TBTensor", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -48,6 +51,7 @@ let package = Package(
         .testTarget(name: "TBNNTests", dependencies: ["TBNN", "TBTensor", "TBStream", "TBCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TBVideoTests", dependencies: ["TBVideo", "TBStream", "TBCore"]),
+        .testTarget(name: "TBMethodsTests", dependencies: ["TBMethods", "TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBCore"]),
     ],
