@@ -4,7 +4,7 @@
 // C enters only through the system-library targets, each imported by one Swift library.
 import PackageDescription
 
-let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix"]
+let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset"]
 
 let package = Package(
     name: "tb",
@@ -33,6 +33,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "tb-info", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tb-toyset", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tb-decode", dependencies: ["TBCLI", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -139,7 +139,6 @@ public final class VideoWriter {
             throw Failure(.usage, "frame \(frameCount) is \(image.width)x\(image.height), not \(width)x\(height)",
                           file: path)
         }
-        let ticksPerFrame = Int64(max(ticks / options.fps, 1))
         let t = time.map(Int64.init) ?? Int64(frameCount) * ticksPerFrame
         guard t > lastTime else {
             throw Failure(.usage, "frame \(frameCount): time \(t) does not come after \(lastTime)", file: path)
@@ -187,6 +186,9 @@ public final class VideoWriter {
 
     private var ticks: Int { options.timeBase > 0 ? options.timeBase : options.fps }
 
+    /// Clock ticks of one frame at the nominal rate.
+    private var ticksPerFrame: Int64 { Int64(max(ticks / options.fps, 1)) }
+
     private func open(codec: UnsafePointer<AVCodec>, stream st: UnsafeMutablePointer<AVStream>,
                       context ctx: UnsafeMutablePointer<AVCodecContext>, frame frm: UnsafeMutablePointer<AVFrame>) throws {
         guard let fmt = format else { return }
@@ -206,6 +208,9 @@ public final class VideoWriter {
         switch options.codec {
         case .h264:
             settings.append(("preset", "veryfast"))
+            // x264's macroblock-tree rate control reads memory it never wrote when frames are
+            // small (32x32 here): the same frames would encode to different bytes from run to run.
+            settings.append(("mbtree", "0"))
             if let q = options.quality { settings.append(("crf", String(q))) }
         case .vp9:
             settings.append(("deadline", "realtime"))
@@ -266,6 +271,9 @@ public final class VideoWriter {
             let r = avcodec_receive_packet(ctx, pkt)
             if avIsAgainOrEOF(r) { return }
             try avCheck(r, "encoding", status: .software)
+            // Without a duration the MP4 muxer guesses the last packet's, and with B-frame
+            // pyramids its edit list then ends a frame early, hiding the last frame.
+            if pkt.pointee.duration == 0 { pkt.pointee.duration = ticksPerFrame }
             av_packet_rescale_ts(pkt, ctx.pointee.time_base, stream.pointee.time_base)
             pkt.pointee.stream_index = stream.pointee.index
             let w = av_interleaved_write_frame(fmt, pkt)

@@ -163,6 +163,20 @@ final class VideoIOTests: XCTestCase {
         XCTAssertGreaterThan(codes.count, 50)
         XCTAssertEqual(codes.last, 59)
     }
+
+    func testDefaultH264KeepsItsLastFrameAndItsBytes() throws {
+        guard VideoCodec.h264.isAvailable else { return }
+        // x264's default B-frame pyramid delays timestamps by two frames; the MP4 edit list
+        // once ended a frame early. And x264's macroblock tree once made small frames' bytes
+        // depend on what the heap held before (the garbage below), so it is off.
+        let options = VideoWriterOptions(codec: .h264, fps: 8)
+        let a = try makeVideo("a.mp4", frames: 8, fps: 8, width: 32, height: 32, options: options)
+        XCTAssertEqual(try decodeAll(a).map { $0.0 }, (0..<8).map { $0 })
+        let garbage = [UInt8](repeating: 0xA5, count: 1 << 20)
+        XCTAssertEqual(garbage.count, 1 << 20)
+        let b = try makeVideo("b.mp4", frames: 8, fps: 8, width: 32, height: 32, options: options)
+        XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b))
+    }
 }
 
 final class VideoLeakTests: XCTestCase {
