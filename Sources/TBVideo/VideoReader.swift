@@ -175,7 +175,9 @@ public final class VideoReader {
         } catch let f as Failure {
             throw f.at(file: path)
         }
-        if options.start > 0 && !info.isStill { seek(to: options.start) }
+        if options.start > 0 && !info.isStill {
+            do { try seek(to: options.start) } catch let f as Failure { throw f.at(file: path) }
+        }
     }
 
     /// What `init` learns from the container before it allocates a decoder.
@@ -395,13 +397,32 @@ public final class VideoReader {
         if firstDamage == nil { firstDamage = what }
     }
 
-    /// Seeks to the key frame at or before `seconds`; frames before it are then decoded
-    /// and dropped. A stream that cannot seek is decoded from its beginning instead.
-    private func seek(to seconds: Double) {
-        guard let fmt = format, timeBase > 0 else { return }
-        let target = (origin ?? 0) + Int64((seconds / timeBase).rounded(.down))
-        if av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD) >= 0, let ctx = codec {
+    /// Seeks to a key frame whose first decoded frame is at or before `seconds`; frames
+    /// before `seconds` are then decoded and dropped. Demuxers index key frames by decoding
+    /// time, which with B-frames can put the key frame found after the target in
+    /// presentation time, so the seek backs off (1 s, 4 s, 16 s, then the start) until the
+    /// first frame is early enough. A stream that cannot seek is decoded from its beginning.
+    private func seek(to seconds: Double) throws {
+        guard let fmt = format, let ctx = codec, timeBase > 0 else { return }
+        for back in [0.0, 1, 4, 16] {
+            let at = max(0, seconds - back)
+            let target = (origin ?? 0) + Int64((at / timeBase).rounded(.down))
+            guard av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD) >= 0 else { break }
             avcodec_flush_buffers(ctx)
+            readFinished = false
+            decoderFinished = false
+            hasUpcoming = false
+            av_frame_unref(upcoming)
+            guard try loadUpcoming() else { continue }
+            if upcomingTime <= seconds + Self.epsilon || at == 0 { return }
+        }
+        // From the beginning.
+        if av_seek_frame(fmt, streamIndex, origin ?? 0, AVSEEK_FLAG_BACKWARD) >= 0 {
+            avcodec_flush_buffers(ctx)
+            readFinished = false
+            decoderFinished = false
+            hasUpcoming = false
+            av_frame_unref(upcoming)
         }
     }
 
