@@ -9,9 +9,11 @@ import Glibc
 
 /// Parses the command line, runs the command and exits with its sysexits status.
 /// Never returns. Messages are one line: `tb-info: train.tbs: record 3 (byte 512): problem`.
-public func runTool<C: ParsableCommand>(_ command: C.Type, name: String,
+/// Programs that run GEMMs (`computes`) re-execute themselves once on AVX-512 machines so
+/// that OpenBLAS loads its faster kernels; the others skip that second start (~50 ms).
+public func runTool<C: ParsableCommand>(_ command: C.Type, name: String, computes: Bool = true,
                                         arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
-    preferFastBLASKernels()
+    if computes { preferFastBLASKernels() }
     // A closed stdout becomes EPIPE on write, which OutputFile turns into a Failure we
     // catch below; the process then ends the way `head` users expect (see endForBrokenPipe).
     signal(SIGPIPE, SIG_IGN)

@@ -136,4 +136,4 @@ struct Clip: ParsableCommand {
     }
 }
 
-runTool(Clip.self, name: "tb-clip")
+runTool(Clip.self, name: "tb-clip", computes: false)

@@ -161,4 +161,4 @@ struct Decode: ParsableCommand {
     }
 }
 
-runTool(Decode.self, name: "tb-decode")
+runTool(Decode.self, name: "tb-decode", computes: false)

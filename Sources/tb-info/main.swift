@@ -74,4 +74,4 @@ struct Info: ParsableCommand {
     }
 }
 
-runTool(Info.self, name: "tb-info")
+runTool(Info.self, name: "tb-info", computes: false)

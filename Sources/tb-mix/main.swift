@@ -152,4 +152,4 @@ struct Mix: ParsableCommand {
     }
 }
 
-runTool(Mix.self, name: "tb-mix")
+runTool(Mix.self, name: "tb-mix", computes: false)

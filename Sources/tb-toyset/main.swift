@@ -107,4 +107,4 @@ struct ToySetCommand: ParsableCommand {
     }
 }
 
-runTool(ToySetCommand.self, name: "tb-toyset")
+runTool(ToySetCommand.self, name: "tb-toyset", computes: false)

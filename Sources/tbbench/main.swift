@@ -8,6 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tbbench",
         abstract: "Benchmarks of tb beside its peers (run through bin/bench).",
+        version: "tbbench " + versionString(),
         subcommands: [StreamBench.self, TrainBench.self, DecodeBench.self])
 }
 

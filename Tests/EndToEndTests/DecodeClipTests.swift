@@ -110,21 +110,27 @@ final class DecodeClipTests: XCTestCase {
         let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try video("whole.mp4", frames: 30))))
         try dir.write("cut.mp4", bytes: Array(whole.prefix(whole.count / 2)))
 
-        let inputs = "missing.mp4 empty.mp4 garbage.mp4 audio.wav cut.mp4 good.mp4"
+        // A valid container whose coded frames are all noise: nothing decodes.
+        var noise = whole
+        for i in 64 ..< noise.count * 9 / 10 { noise[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+        try dir.write("noise.mp4", bytes: noise)
+
+        let inputs = "missing.mp4 empty.mp4 garbage.mp4 audio.wav cut.mp4 noise.mp4 good.mp4"
         let r = try dir.sh("tb-decode \(inputs) --log log.jsonl -o out.tbs")
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stderr.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.count, 6, r.stderr)
+        XCTAssertEqual(lines.count, 7, r.stderr)
         XCTAssertEqual(lines[0], "tb-decode: skipped missing.mp4: no such file")
         XCTAssertEqual(lines[1], "tb-decode: skipped empty.mp4: empty file")
         XCTAssertTrue(lines[2].hasPrefix("tb-decode: skipped garbage.mp4: not a video or image"), lines[2])
         XCTAssertEqual(lines[3], "tb-decode: skipped audio.wav: no video stream (audio only)")
         XCTAssertTrue(lines[4].hasPrefix("tb-decode: skipped cut.mp4: "), lines[4])
-        XCTAssertEqual(lines[5], "tb-decode: 5 of 6 inputs skipped")
+        XCTAssertTrue(lines[5].hasPrefix("tb-decode: skipped noise.mp4: "), lines[5])
+        XCTAssertEqual(lines[6], "tb-decode: 6 of 7 inputs skipped")
         XCTAssertEqual(try records(file: "out.tbs").map(\.id), ["good.mp4"])
         let log = try String(contentsOfFile: dir.file("log.jsonl"), encoding: .utf8)
-        XCTAssertEqual(log.components(separatedBy: "\"status\":\"skipped\"").count - 1, 5, log)
-        XCTAssertTrue(log.contains("\"skipped\":5"), log)
+        XCTAssertEqual(log.components(separatedBy: "\"status\":\"skipped\"").count - 1, 6, log)
+        XCTAssertTrue(log.contains("\"skipped\":6"), log)
 
         // --strict: the first bad input is fatal with its status, and no output is left.
         let missing = try dir.sh("tb-decode --strict good.mp4 missing.mp4 -o strict.tbs")
