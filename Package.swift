@@ -4,7 +4,7 @@
 // C enters only through the system-library targets, each imported by one Swift library.
 import PackageDescription
 
-let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset"]
+let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset", "tb-train"]
 
 let package = Package(
     name: "tb",
@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "TBTensor", dependencies: ["TBCore", "CBLAS"]),
         .target(name: "TBNN", dependencies: ["TBCore", "TBTensor", "TBStream"]),
         .target(name: "TBVideo", dependencies: ["TBCore", "TBStream", "CFFmpeg", "CFFmpegShim"]),
-        .target(name: "TBMethods", dependencies: ["TBCore", "TBStream", "TBVideo"]),
+        .target(name: "TBMethods", dependencies: ["TBCore", "TBStream", "TBVideo", "TBTensor", "TBNN"]),
         .target(name: "TBCLI", dependencies: [
             "TBCore", "TBStream", "TBTensor", "TBNN", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -42,6 +42,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tb-mix", dependencies: ["TBCLI", "TBMethods", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tb-train", dependencies: ["TBCLI", "TBMethods", "TBNN", "TBTensor", "TBStream", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore", "TBNN", "TBTensor", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tbbench"),
@@ -53,7 +55,7 @@ let package = Package(
         .testTarget(name: "TBNNTests", dependencies: ["TBNN", "TBTensor", "TBStream", "TBCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TBVideoTests", dependencies: ["TBVideo", "TBStream", "TBCore"]),
-        .testTarget(name: "TBMethodsTests", dependencies: ["TBMethods", "TBVideo", "TBStream", "TBCore"]),
+        .testTarget(name: "TBMethodsTests", dependencies: ["TBMethods", "TBNN", "TBTensor", "TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBCore"]),
     ],

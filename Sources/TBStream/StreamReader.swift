@@ -37,6 +37,12 @@ public final class StreamReader {
         }
     }
 
+    /// Skips the payload belonging to the header `nextHeader()` returned.
+    public func skipPayload() throws {
+        guard let current else { throw Failure.internalError("skipPayload with no current stream") }
+        try current.skipPayload()
+    }
+
     /// Reads the payload belonging to the header `nextHeader()` returned.
     public func readPayload() throws -> [UInt8] {
         guard let current else { throw Failure.internalError("readPayload with no current stream") }

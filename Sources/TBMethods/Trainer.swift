@@ -1,0 +1,126 @@
+// The supervised and semi-supervised training step (ALGORITHMS.md §1.5):
+//   L = CE(student(x_l), y_l) + λ_l · MSE(softmax(student(x_l)), ỹ_l) + λ_u · MSE(softmax(student(x_u)), ỹ_u)
+// and inference by averaging softmax over a video's clips. 2D networks see every frame of
+// a clip as an image and average their logits (TSN's consensus).
+
+import TBCore
+import TBNN
+import TBTensor
+
+/// Weights of the loss terms.
+public struct LossWeights: Sendable {
+    public var labeledSoft: Float
+    public var unlabeledSoft: Float
+    public var labelSmoothing: Float
+
+    /// TimeBalance's released values: λ_l = 50, λ_u = 100.
+    public init(labeledSoft: Float = 50, unlabeledSoft: Float = 100, labelSmoothing: Float = 0) {
+        self.labeledSoft = labeledSoft
+        self.unlabeledSoft = unlabeledSoft
+        self.labelSmoothing = labelSmoothing
+    }
+}
+
+/// The parts of one step's loss, unweighted, and the weighted total.
+public struct LossParts: Sendable {
+    public var crossEntropy: Double?
+    public var mseLabeled: Double?
+    public var mseUnlabeled: Double?
+    public var total: Double
+}
+
+/// Logits of a model for clips [N, 3, T, H, W], for 3D and 2D networks alike.
+public func clipLogits(_ model: ResNet, _ input: Tensor, _ tape: Tape) -> Variable {
+    guard !model.spec.is3D else { return model(tape.constant(input), tape) }
+    let s = input.shape
+    let (n, t, h, w) = (s[0], s[2], s[3], s[4])
+    if t == 1 { return model(tape.constant(input.reshaped([n, 3, h, w])), tape) }
+    // [N, 3, T, H, W] → [N·T, 3, H, W], then the mean of each clip's T rows of logits.
+    var frames = [Float](repeating: 0, count: input.count)
+    let plane = h * w
+    input.data.withUnsafeBufferPointer { x in
+        frames.withUnsafeMutableBufferPointer { y in
+            for i in 0..<n { for c in 0..<3 { for f in 0..<t {
+                let from = ((i * 3 + c) * t + f) * plane, to = (((i * t + f) * 3) + c) * plane
+                for p in 0..<plane { y[to + p] = x[from + p] }
+            } } }
+        }
+    }
+    let perFrame = model(tape.constant(Tensor(shape: [n * t, 3, h, w], data: frames)), tape)
+    var average = [Float](repeating: 0, count: n * n * t)
+    for i in 0..<n { for f in 0..<t { average[i * n * t + i * t + f] = 1 / Float(t) } }
+    return tape.matmul(tape.constant(Tensor(shape: [n, n * t], data: average)), perFrame)
+}
+
+public final class Trainer {
+    public let model: ResNet
+    public let optimizer: any Optimizer
+    public let schedule: any LearningRateSchedule
+    public var weights: LossWeights
+    /// Clip the gradient norm to this before each update (nil: no clipping).
+    public var maxGradientNorm: Float?
+
+    public init(model: ResNet, optimizer: any Optimizer, schedule: any LearningRateSchedule,
+                weights: LossWeights = LossWeights(), maxGradientNorm: Float? = nil) {
+        self.model = model
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.weights = weights
+        self.maxGradientNorm = maxGradientNorm
+    }
+
+    /// One optimisation step on a batch; returns the loss parts. A batch with nothing to
+    /// learn from (no label, no soft target) is refused with `.dataError`.
+    @discardableResult
+    public func step(_ batch: TrainingBatch) throws -> LossParts {
+        guard batch.labeled > 0 || batch.unlabeledSoft > 0 else {
+            throw Failure(.dataError, "a batch with neither labels nor soft targets: nothing to learn from")
+        }
+        optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
+        optimizer.zeroGrad()
+        let tape = Tape(recording: true, training: true)
+        let logits = clipLogits(model, batch.input, tape)
+        var terms: [Variable] = []
+        var parts = LossParts(total: 0)
+        if batch.labeled > 0 {
+            let ce = tape.crossEntropy(tape.slice(logits, axis: 0, 0..<batch.labeled), labels: batch.labels,
+                                       labelSmoothing: weights.labelSmoothing)
+            parts.crossEntropy = Double(ce.value.scalar)
+            terms.append(ce)
+        }
+        if let soft = batch.soft {
+            let k = soft.shape[1]
+            if batch.labeledSoft > 0 {
+                let t = Tensor(shape: [batch.labeledSoft, k], data: Array(soft.data[0..<batch.labeledSoft * k]))
+                let m = tape.mseSoftmax(tape.slice(logits, axis: 0, 0..<batch.labeledSoft), targets: t)
+                parts.mseLabeled = Double(m.value.scalar)
+                terms.append(tape.scale(m, weights.labeledSoft))
+            }
+            if batch.unlabeledSoft > 0 {
+                let t = Tensor(shape: [batch.unlabeledSoft, k], data: Array(soft.data[(batch.labeledSoft * k)..<soft.data.count]))
+                let rows = batch.labeled..<batch.labeled + batch.unlabeledSoft
+                let m = tape.mseSoftmax(tape.slice(logits, axis: 0, rows), targets: t)
+                parts.mseUnlabeled = Double(m.value.scalar)
+                terms.append(tape.scale(m, weights.unlabeledSoft))
+            }
+        }
+        var loss = terms[0]
+        for t in terms.dropFirst() { loss = tape.add(loss, t) }
+        parts.total = Double(loss.value.scalar)
+        guard parts.total.isFinite else {
+            throw Failure(.software, "the loss is \(parts.total) at step \(optimizer.stepCount): lower the learning rate")
+        }
+        tape.backward(loss)
+        if let maxGradientNorm { _ = clipGradientNorm(optimizer.parameters, maxNorm: maxGradientNorm) }
+        optimizer.step()
+        return parts
+    }
+}
+
+/// Class probabilities of a video: the mean of softmax over its clips [K, 3, T, H, W].
+public func videoProbabilities(_ model: ResNet, clips: Tensor) -> [Float] {
+    let tape = Tape(recording: false, training: false)
+    let p = tape.softmax(clipLogits(model, clips, tape)).value
+    let k = clips.shape[0], c = p.shape[1]
+    return (0..<c).map { j in (0..<k).reduce(Float(0)) { $0 + p.data[$1 * c + j] } / Float(k) }
+}

@@ -1,0 +1,266 @@
+// tb-train: supervised training, fine-tuning and the TimeBalance student, from tb-mix's batches.
+
+import ArgumentParser
+import Foundation
+import TBCLI
+import TBCore
+import TBMethods
+import TBNN
+import TBStream
+import TBTensor
+
+struct Train: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "tb-train",
+            abstract: "Train a network on batches from tb-mix: supervised, fine-tuning, or the TimeBalance student.",
+            discussion: "Reads standard input when no stream or '-' is named. See tb-train(1).",
+            version: "tb-train " + versionString(extra: [StreamWriter.zstdVersion]))
+    }
+
+    @Argument(help: ArgumentHelp("Sample streams from tb-mix ('-' for standard input).", valueName: "stream"))
+    var streams: [String] = []
+
+    @Option(help: ArgumentHelp("Architecture, e.g. r3d10:w8, r3d18:w16, r2d10:w8 (see tb(7)).", valueName: "spec"))
+    var arch: String?
+
+    @Option(help: ArgumentHelp("Number of classes.", valueName: "n"))
+    var classes: Int?
+
+    @Option(help: ArgumentHelp("Class names, one a line (classes.txt); gives the number too.", valueName: "file"))
+    var classNames: String?
+
+    @Option(help: ArgumentHelp("Start from this checkpoint's tensors where names and shapes fit.", valueName: "ckpt"))
+    var initFrom: String?
+
+    @Option(help: ArgumentHelp("Continue the run saved in this checkpoint (and its .optim file).", valueName: "ckpt"))
+    var resume: String?
+
+    @Option(help: ArgumentHelp("adam, adamw or sgd.", valueName: "name"))
+    var optimizer = "adam"
+
+    @Option(help: ArgumentHelp("Learning rate.", valueName: "rate"))
+    var lr: Float = 1e-3
+
+    @Option(help: ArgumentHelp("SGD momentum.", valueName: "m"))
+    var momentum: Double = 0.9
+
+    @Option(help: ArgumentHelp("Weight decay.", valueName: "w"))
+    var weightDecay: Double = 0
+
+    @Option(help: ArgumentHelp("Linear warm-up steps from 0.", valueName: "n"))
+    var warmup = 0
+
+    @Option(help: ArgumentHelp("Cosine decay to 0 over this many steps after warm-up (default: constant rate).",
+                               valueName: "n"))
+    var cosineSteps: Int?
+
+    @Option(help: ArgumentHelp("Weight of MSE(softmax, soft target) on labeled samples (λ_l).", valueName: "λ"))
+    var lambdaLabeled: Float = 50
+
+    @Option(help: ArgumentHelp("Weight of MSE(softmax, soft target) on unlabeled samples (λ_u).", valueName: "λ"))
+    var lambdaUnlabeled: Float = 100
+
+    @Option(help: ArgumentHelp("Label smoothing of the cross-entropy.", valueName: "ε"))
+    var labelSmoothing: Float = 0
+
+    @Option(help: ArgumentHelp("Clip the gradient norm to this.", valueName: "norm"))
+    var clipGrad: Float?
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write the checkpoint here (atomically), not stdout.",
+                                                                       valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Also save the checkpoint (and optimizer state) every n steps; needs -o.",
+                               valueName: "n"))
+    var checkpointEvery: Int?
+
+    @Option(help: ArgumentHelp("Clip stream to evaluate after every epoch.", valueName: "stream"))
+    var val: String?
+
+    @Option(help: ArgumentHelp("Keep the checkpoint with the best --val accuracy here.", valueName: "file"))
+    var best: String?
+
+    @Option(help: ArgumentHelp("Centre crop of --val clips, as a fraction of the shorter side.", valueName: "f"))
+    var crop: Double = 1
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if arch == nil && resume == nil { throw ValidationError("give --arch (or --resume a checkpoint)") }
+        if let c = classes, c < 1 { throw ValidationError("--classes must be at least 1") }
+        if classes == nil && classNames == nil && resume == nil { throw ValidationError("give --classes or --class-names") }
+        if !["adam", "adamw", "sgd"].contains(optimizer) { throw ValidationError("--optimizer must be adam, adamw or sgd") }
+        if !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
+        if warmup < 0 { throw ValidationError("--warmup must not be negative") }
+        if let c = cosineSteps, c < 1 { throw ValidationError("--cosine-steps must be at least 1") }
+        if lambdaLabeled < 0 || lambdaUnlabeled < 0 { throw ValidationError("the λ weights must not be negative") }
+        if !(0...1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1]") }
+        if let c = clipGrad, !(c > 0) { throw ValidationError("--clip-grad must be positive") }
+        if let n = checkpointEvery {
+            guard n >= 1 else { throw ValidationError("--checkpoint-every must be at least 1") }
+            guard output != nil && output != "-" else { throw ValidationError("--checkpoint-every needs -o FILE") }
+        }
+        if best != nil && val == nil { throw ValidationError("--best needs --val") }
+        if !(crop > 0 && crop <= 1) { throw ValidationError("--crop must be in (0, 1]") }
+        if initFrom != nil && resume != nil { throw ValidationError("--init and --resume contradict each other") }
+    }
+
+    func run() throws {
+        common.apply()
+        let log = try common.openLog(tool: "tb-train")
+        var names: [String]? = try classNames.map { try ClassList.read(path: $0) }
+
+        // The model: resumed, or built and perhaps initialised from another checkpoint.
+        let model: ResNet
+        var startStep = 0
+        if let resume {
+            model = try ResNet.load(path: resume)
+            let meta = try SafeTensorsFile(path: resume).metadata
+            if names == nil, let text = meta["classes"], let list = try? JSON.parse(text).arrayValue {
+                names = list.compactMap(\.stringValue)
+            }
+        } else {
+            let spec = try ArchitectureSpec(parsing: arch ?? "")
+            let count = classes ?? names?.count ?? 0
+            if let names, names.count != count {
+                throw Failure(.usage, "--classes \(count) but \(classNames ?? "") names \(names.count) classes")
+            }
+            model = ResNet(spec: spec, classes: count, seed: common.seed)
+            if let initFrom {
+                let report = try initialize(model, from: try SafeTensorsFile(path: initFrom))
+                common.note("tb-train", "loaded \(report.loaded.count) of \(report.loaded.count + report.kept.count) tensors "
+                            + "from \(initFrom)" + (report.kept.isEmpty ? "" : "; kept as initialised: "
+                            + report.kept.prefix(4).joined(separator: ", ") + (report.kept.count > 4 ? ", ..." : ""))
+                            + (report.ignored.isEmpty ? "" : "; not used: \(report.ignored.count) tensors"))
+                try log?.write("init", JSONObject([("file", .string(initFrom)), ("loaded", JSON(report.loaded.count)),
+                                                   ("kept", .array(report.kept.map { .string($0) })),
+                                                   ("ignored", JSON(report.ignored.count))]))
+            }
+        }
+        let classCount = model.classes
+        if let names, names.count != classCount {
+            throw Failure(.usage, "the model has \(classCount) classes, the class names \(names.count)")
+        }
+
+        let opt: any Optimizer
+        switch optimizer {
+        case "sgd": opt = try SGD(parameters: model.parameters, learningRate: lr, momentum: momentum, weightDecay: weightDecay)
+        case "adamw": opt = try Adam.adamW(parameters: model.parameters, learningRate: lr, weightDecay: weightDecay)
+        default: opt = try Adam(parameters: model.parameters, learningRate: lr, weightDecay: weightDecay)
+        }
+        if let resume {
+            try opt.restoreState(from: try SafeTensorsFile(path: resume + ".optim"))
+            startStep = opt.stepCount
+        }
+        let after: any LearningRateSchedule = try cosineSteps.map { try CosineSchedule(base: lr, steps: $0) }
+            ?? ConstantSchedule(lr)
+        let schedule = try WarmupSchedule(steps: warmup, then: after)
+        let trainer = Trainer(model: model, optimizer: opt, schedule: schedule,
+                              weights: LossWeights(labeledSoft: lambdaLabeled, unlabeledSoft: lambdaUnlabeled,
+                                                   labelSmoothing: labelSmoothing),
+                              maxGradientNorm: clipGrad)
+
+        let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
+        // A resumed run skips the batches its checkpoint has seen: rerunning the same tb-mix
+        // command with the same seed then feeds it exactly the batches that come next.
+        for skipped in 0..<startStep {
+            guard try reader.nextHeader() != nil else {
+                throw Failure(.dataError, "the input ends after \(skipped) batches; the checkpoint has trained \(startStep)",
+                              file: reader.currentName)
+            }
+            try reader.skipPayload()
+        }
+        let progress = common.makeProgress("tb-train", unit: "batches")
+        var lastEpoch: Int?
+        var bestAccuracy = -1.0
+        var trainSize: Int?
+        var seen = 0
+        let started = Date()
+        func metadata(_ extra: [String: String] = [:]) -> [String: String] {
+            var m = extra
+            m["program"] = "tb-train"
+            m["arguments"] = CommandLine.arguments.dropFirst().joined(separator: " ")
+            m["steps"] = String(opt.stepCount)
+            return m
+        }
+        func save(_ path: String, extra: [String: String] = [:], optimizerState: Bool) throws {
+            let out = try Output(path: path)
+            try model.save(classNames: names, metadata: metadata(extra), to: out.file)
+            try out.commit()
+            if optimizerState {
+                let o = try Output(path: path + ".optim")
+                try opt.saveState(to: o.file)
+                try o.commit()
+            }
+        }
+        func evaluate(epoch: Int) throws {
+            guard let val, let size = trainSize else { return }
+            let accuracy = try validationAccuracy(model, path: val, size: size, crop: crop, classes: classCount)
+            common.note("tb-train", "epoch \(epoch): validation top-1 " + formatFixed(accuracy * 100, 1) + "%")
+            try log?.write("val", JSONObject([("epoch", JSON(epoch)), ("step", JSON(opt.stepCount)), ("top1", .double(accuracy))]))
+            if let best, accuracy > bestAccuracy {
+                bestAccuracy = accuracy
+                try save(best, extra: ["val_top1": String(accuracy), "epoch": String(epoch)], optimizerState: false)
+            }
+        }
+
+        while let record = try reader.next() {
+            let batch = try TrainingBatch(record: record, classes: classCount,
+                                          place: (reader.currentName, reader.currentRecord))
+            trainSize = trainSize ?? batch.input.shape[3]
+            if let last = lastEpoch, batch.epoch != last { try evaluate(epoch: last) }
+            lastEpoch = batch.epoch
+            let rate = schedule.rate(at: opt.stepCount)
+            let parts: LossParts
+            do { parts = try trainer.step(batch) } catch let f as Failure {
+                throw f.at(file: reader.currentName, record: reader.currentRecord)
+            }
+            seen += batch.input.shape[0]
+            var fields = JSONObject([("step", JSON(opt.stepCount)), ("epoch", JSON(batch.epoch)), ("loss", .double(parts.total)),
+                                     ("lr", .double(Double(rate)))])
+            if let v = parts.crossEntropy { fields["ce"] = .double(v) }
+            if let v = parts.mseLabeled { fields["mse_labeled"] = .double(v) }
+            if let v = parts.mseUnlabeled { fields["mse_unlabeled"] = .double(v) }
+            fields["clips_per_s"] = .double((Double(seen) / max(Date().timeIntervalSince(started), 1e-9) * 10).rounded() / 10)
+            try log?.write("step", fields)
+            progress.advance()
+            if let n = checkpointEvery, let output, opt.stepCount % n == 0 {
+                try save(output, optimizerState: true)
+            }
+        }
+        progress.finish()
+        guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
+        if let last = lastEpoch { try evaluate(epoch: last) }
+        if let output, output != "-" {
+            try save(output, optimizerState: checkpointEvery != nil)
+        } else {
+            let out = try Output(path: nil)
+            try model.save(classNames: names, metadata: metadata(), to: out.file)
+            try out.commit()
+        }
+    }
+}
+
+/// Top-1 accuracy of `model` on a clip stream with labels (softmax averaged over each record's clips).
+func validationAccuracy(_ model: ResNet, path: String, size: Int, crop: Double, classes: Int) throws -> Double {
+    let reader = StreamReader(paths: [path])
+    var right = 0, total = 0
+    while let record = try reader.next() {
+        guard let label = record.label else {
+            throw Failure(.dataError, "validation clips need labels", file: reader.currentName, record: reader.currentRecord)
+        }
+        guard (0..<classes).contains(label) else {
+            throw Failure(.dataError, "label \(label) is not a class of 0..<\(classes)", file: reader.currentName,
+                          record: reader.currentRecord)
+        }
+        let input = try clipInput(record, size: size, crop: crop, place: (reader.currentName, reader.currentRecord))
+        let p = videoProbabilities(model, clips: input)
+        if p.indices.max(by: { p[$0] < p[$1] }) == label { right += 1 }
+        total += 1
+    }
+    guard total > 0 else { throw Failure(.dataError, "no validation clips", file: path) }
+    return Double(right) / Double(total)
+}
+
+runTool(Train.self, name: "tb-train")
