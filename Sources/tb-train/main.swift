@@ -182,6 +182,8 @@ struct Train: ParsableCommand {
             m["program"] = "tb-train"
             m["arguments"] = CommandLine.arguments.dropFirst().joined(separator: " ")
             m["steps"] = String(opt.stepCount)
+            // tb-score sizes its inputs as training saw them.
+            if let trainSize { m["input_size"] = String(trainSize) }
             return m
         }
         func save(_ path: String, extra: [String: String] = [:], optimizerState: Bool) throws {
