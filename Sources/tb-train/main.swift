@@ -30,7 +30,8 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Class names, one a line (classes.txt); gives the number too.", valueName: "file"))
     var classNames: String?
 
-    @Option(help: ArgumentHelp("Start from this checkpoint's tensors where names and shapes fit.", valueName: "ckpt"))
+    @Option(name: .customLong("init"), help: ArgumentHelp("Start from this checkpoint's tensors where names and shapes fit.",
+                                                           valueName: "ckpt"))
     var initFrom: String?
 
     @Option(help: ArgumentHelp("Continue the run saved in this checkpoint (and its .optim file).", valueName: "ckpt"))

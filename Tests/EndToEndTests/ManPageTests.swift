@@ -74,7 +74,10 @@ final class ManPageTests: XCTestCase {
                 // `set -e` without pipefail: `tb-info x | head` may end tb-info by SIGPIPE, as in a shell.
                 let r = try dir.sh("set -e\n" + block)
                 XCTAssertEqual(r.status, 0, "\(page):\n\(block)\n\(r.stderr)")
-                XCTAssertEqual(r.stderr, "", "\(page):\n\(block)")
+                // Only the programs' own one-line notes (validation scores, what --init loaded).
+                for line in r.stderr.split(separator: "\n") {
+                    XCTAssertTrue(line.hasPrefix("tb-"), "\(page):\n\(block)\n\(r.stderr)")
+                }
                 XCTAssertFalse(r.stdout.isEmpty && !block.contains("--sheet"), "\(page):\n\(block)")
                 ran += 1
             }
