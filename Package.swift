@@ -4,7 +4,7 @@
 // C enters only through the system-library targets, each imported by one Swift library.
 import PackageDescription
 
-let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset", "tb-train", "tb-score", "tb-teach"]
+let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset", "tb-train", "tb-score", "tb-teach", "tb-eval"]
 
 let package = Package(
     name: "tb",
@@ -47,6 +47,8 @@ let package = Package(
         .executableTarget(name: "tb-score", dependencies: ["TBCLI", "TBMethods", "TBNN", "TBTensor", "TBStream", "TBVideo",
             "TBCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tb-teach", dependencies: ["TBCLI", "TBMethods", "TBNN", "TBTensor", "TBStream", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tb-eval", dependencies: ["TBCLI", "TBMethods", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore", "TBNN", "TBTensor", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser")],
