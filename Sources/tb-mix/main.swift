@@ -58,6 +58,9 @@ struct Mix: ParsableCommand {
     @Option(help: ArgumentHelp("Crop area range as a fraction of the frame, e.g. 0.5:1.", valueName: "a:b"))
     var scale: String?
 
+    @Flag(help: "No horizontal flips (for classes that a mirror changes, such as left and right).")
+    var noFlip = false
+
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write to this file (atomically), not stdout.",
                                                                        valueName: "file"))
     var output: String?
@@ -132,6 +135,7 @@ struct Mix: ParsableCommand {
         default: aug = AugmentOptions(size: side, jitter: 0, grayscale: 0)
         }
         if let r = try scaleRange() { aug.scale = r }
+        if noFlip { aug.flip = 0 }
         let sampler = try Sampler(labeled: labeledPaths, unlabeled: unlabeledStreams, targets: targets,
                                   options: .init(labeledPerBatch: l, unlabeledPerBatch: u, structure: structure,
                                                  augment: aug, seed: common.seed))
