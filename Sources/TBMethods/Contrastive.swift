@@ -153,7 +153,8 @@ public final class ContrastiveTrainer {
         for t in terms.dropFirst() { loss = tape.add(loss, t) }
         parts.total = Double(loss.value.scalar)
         guard parts.total.isFinite else {
-            throw Failure(.software, "the loss is \(parts.total) at step \(optimizer.stepCount): lower the learning rate")
+            throw Failure(.software, "the loss is \(parts.total.isNaN ? "not a number" : "infinite") at step "
+                          + "\(optimizer.stepCount + 1): lower the learning rate")
         }
         tape.backward(loss)
         optimizer.step()

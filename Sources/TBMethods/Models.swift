@@ -58,3 +58,18 @@ public func clipInput(_ record: Record, size: Int, crop: Double, place: (file: S
     }
     return PixelNormalization.clips(out, n: k, t: t, h: size, w: size)
 }
+
+extension ArchitectureSpec {
+    /// How much the network shrinks space: the stem's stride 2, a max pool (2D and I3D
+    /// layouts) and three strided stages.
+    public var spatialStride: Int { family == .r3d ? 16 : 32 }
+}
+
+/// Refuses clips smaller than the network's spatial stride: their last feature map would
+/// be made of padding.
+public func checkInputSize(height: Int, width: Int, for spec: ArchitectureSpec) throws {
+    guard min(height, width) >= spec.spatialStride else {
+        throw Failure(.dataError, "clips of \(width)x\(height) pixels are too small for \(spec), "
+                      + "which needs at least \(spec.spatialStride)")
+    }
+}

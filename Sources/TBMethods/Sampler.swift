@@ -41,6 +41,8 @@ public enum SampleStructure: Equatable, Sendable {
 public struct Targets: Sendable {
     public var labels: [String: Int] = [:]
     public var soft: [String: [Double]] = [:]
+    /// Where each id was given (file, line), for messages.
+    public var places: [String: (file: String, line: Int)] = [:]
     public init() {}
 
     /// Hard labels and soft targets from JSON lines (tb-labels(5), tb-score's output).
@@ -56,6 +58,7 @@ public struct Targets: Sendable {
                 guard let v = l.intValue, v >= 0 else { throw Failure(.dataError, "label of \"\(id)\" is not a class number", file: path, line: line) }
                 t.labels[id] = v
             }
+            t.places[id] = (path, line)
             if let s = o["soft"], s != .null {
                 guard let a = s.arrayValue, !a.isEmpty, let v = Optional(a.compactMap(\.doubleValue)), v.count == a.count,
                       v.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
@@ -138,6 +141,14 @@ public final class Sampler {
         }
         if options.unlabeledPerBatch > 0 && self.unlabeled.count == 0 {
             throw Failure(.dataError, "no unlabeled videos to draw \(options.unlabeledPerBatch) per batch from")
+        }
+        // Targets for videos no stream has are a mistake (another split, another list).
+        var known = Set<String>()
+        for pool in [self.labeled, self.unlabeled] {
+            for (t, v) in pool.items { known.insert(pool.tables[t].videos[v].id) }
+        }
+        if let (id, place) = targets.places.filter({ !known.contains($0.key) }).min(by: { $0.value.line < $1.value.line }) {
+            throw Failure(.dataError, "\"\(id)\" is in no stream", file: place.file, line: place.line)
         }
         for pool in [self.labeled, self.unlabeled] where pool.role == .labeled {
             for (t, v) in pool.items {

@@ -108,7 +108,8 @@ public final class Trainer {
         for t in terms.dropFirst() { loss = tape.add(loss, t) }
         parts.total = Double(loss.value.scalar)
         guard parts.total.isFinite else {
-            throw Failure(.software, "the loss is \(parts.total) at step \(optimizer.stepCount): lower the learning rate")
+            throw Failure(.software, "the loss is \(parts.total.isNaN ? "not a number" : "infinite") at step "
+                          + "\(optimizer.stepCount + 1): lower the learning rate")
         }
         tape.backward(loss)
         if let maxGradientNorm { _ = clipGradientNorm(optimizer.parameters, maxNorm: maxGradientNorm) }
@@ -123,4 +124,13 @@ public func videoProbabilities(_ model: ResNet, clips: Tensor) -> [Float] {
     let p = tape.softmax(clipLogits(model, clips, tape)).value
     let k = clips.shape[0], c = p.shape[1]
     return (0..<c).map { j in (0..<k).reduce(Float(0)) { $0 + p.data[$1 * c + j] } / Float(k) }
+}
+
+/// Refuses to save weights that are no longer numbers (a learning rate that blew up):
+/// the checkpoint on disk stays the last good one.
+public func checkFinite(_ parameters: [Parameter], step: Int) throws {
+    for p in parameters where !p.value.data.allSatisfy(\.isFinite) {
+        throw Failure(.software, "weight \(p.name) is no longer a number after step \(step): lower the learning rate "
+                      + "(the last good checkpoint is kept)")
+    }
 }

@@ -100,6 +100,9 @@ struct Score: ParsableCommand {
         func handle(_ record: Record, place: (String, Int)) throws {
             let s = size ?? trainedSize ?? min(record.shape[2], record.shape[3])
             let input = try clipInput(record, size: s, crop: crop, place: place)
+            do { try checkInputSize(height: s, width: s, for: models[0].spec) } catch let f as Failure {
+                throw f.at(file: place.0, record: place.1)
+            }
             if tstr && input.shape[0] < 2 {
                 throw Failure(.dataError, "--tstr needs at least 2 clips per video, this record has 1",
                               file: place.0, record: place.1)

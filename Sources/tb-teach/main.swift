@@ -118,6 +118,7 @@ struct Teach: ParsableCommand {
              "temperature": String(temperature), "steps": String(opt.stepCount)]
         }
         func save(_ path: String?) throws {
+            try checkFinite(params, step: opt.stepCount)
             let out = try Output(path: path)
             try trainer.save(metadata: metadata(), to: out.file)
             try out.commit()

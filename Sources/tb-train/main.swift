@@ -115,9 +115,11 @@ struct Train: ParsableCommand {
         // The model: resumed, or built and perhaps initialised from another checkpoint.
         let model: ResNet
         var startStep = 0
+        var resumedSize: Int?
         if let resume {
             model = try ResNet.load(path: resume)
             let meta = try SafeTensorsFile(path: resume).metadata
+            resumedSize = meta["input_size"].flatMap { Int($0) }
             if names == nil, let text = meta["classes"], let list = try? JSON.parse(text).arrayValue {
                 names = list.compactMap(\.stringValue)
             }
@@ -188,6 +190,7 @@ struct Train: ParsableCommand {
             return m
         }
         func save(_ path: String, extra: [String: String] = [:], optimizerState: Bool) throws {
+            try checkFinite(model.parameters, step: opt.stepCount)
             let out = try Output(path: path)
             try model.save(classNames: names, metadata: metadata(extra), to: out.file)
             try out.commit()
@@ -211,7 +214,17 @@ struct Train: ParsableCommand {
         while let record = try reader.next() {
             let batch = try TrainingBatch(record: record, classes: classCount,
                                           place: (reader.currentName, reader.currentRecord))
-            trainSize = trainSize ?? batch.input.shape[3]
+            if trainSize == nil {
+                let (h, w) = (batch.input.shape[3], batch.input.shape[4])
+                do { try checkInputSize(height: h, width: w, for: model.spec) } catch let f as Failure {
+                    throw f.at(file: reader.currentName, record: reader.currentRecord)
+                }
+                if let resumed = resumedSize, resumed != h {
+                    throw Failure(.dataError, "samples of \(h) px, but the checkpoint trained on \(resumed) px",
+                                  file: reader.currentName, record: reader.currentRecord)
+                }
+                trainSize = h
+            }
             if let last = lastEpoch, batch.epoch != last { try evaluate(epoch: last) }
             lastEpoch = batch.epoch
             let rate = schedule.rate(at: opt.stepCount)
@@ -238,6 +251,7 @@ struct Train: ParsableCommand {
         if let output, output != "-" {
             try save(output, optimizerState: checkpointEvery != nil)
         } else {
+            try checkFinite(model.parameters, step: opt.stepCount)
             let out = try Output(path: nil)
             try model.save(classNames: names, metadata: metadata(), to: out.file)
             try out.commit()
