@@ -15,10 +15,11 @@ final class TimeBalanceTests: XCTestCase {
         dir = try Scratch()
         let r = try dir.sh("""
             set -e
-            tb-toyset toy --labeled 3 --unlabeled 3 --val 2 --images 0 --untrimmed 0 --size 32x32 --frames 16 --seed 5 -q
+            tb-toyset toy --classes red_disc,green_square,ring_left,ring_clockwise --labeled 4 --unlabeled 4 --val 6 \\
+                --images 0 --untrimmed 0 --size 32x32 --frames 32 --seed 5 -q
             tb-decode -q -l toy/train_labeled.txt --fps 8 -o lab.tbs
             tb-decode -q -l toy/train_unlabeled.txt --fps 8 -o unl.tbs
-            tb-decode -q -l toy/val.txt --fps 8 | tb-clip --clips 2 --len 4 -o val.tbs
+            tb-decode -q -l toy/val.txt --fps 8 | tb-clip --clips 2 --len 8 -o val.tbs
             """)
         XCTAssertEqual(r.status, 0, r.stderr)
     }
@@ -36,36 +37,37 @@ final class TimeBalanceTests: XCTestCase {
             set -e
             cat lab.tbs unl.tbs > all.tbs
             for o in invariant distinctive; do
-              tb-mix --unlabeled all.tbs --pretrain 2 --len 4 --size 32 \(aug) --batch 8 --steps 16 --seed 1 \\
-                | tb-teach --arch r3d10:w4:dilated2 --objective $o --lr 0.003 --log teach-$o.jsonl -q -o $o.safetensors
-              tb-mix lab.tbs --batch 8 --len 4 --size 32 \(aug) --epochs 10 --seed 1 \\
-                | tb-train --arch r3d10:w4:dilated2 --class-names toy/classes.txt --init $o.safetensors -q -o $o-ft.safetensors
+              tb-mix --unlabeled all.tbs --pretrain 2 --len 4 --size 32 \(aug) --batch 8 --steps 30 --seed 1 \\
+                | tb-teach --arch r3d10:w8:dilated2 --objective $o --lr 0.003 --log teach-$o.jsonl -q -o $o.safetensors
+              tb-mix lab.tbs --batch 8 --len 4 --size 32 \(aug) --epochs 30 --seed 1 \\
+                | tb-train --arch r3d10:w8:dilated2 --class-names toy/classes.txt --init $o.safetensors -q -o $o-ft.safetensors
             done
-            tb-clip --clips 3 --len 4 unl.tbs | tb-score invariant-ft.safetensors distinctive-ft.safetensors --tstr -o soft.jsonl
-            tb-mix lab.tbs --unlabeled unl.tbs --labels soft.jsonl --batch 8:8 --len 4 --size 32 \(aug) --steps 40 --seed 1 \\
-              | tb-train --arch r3d10:w4 --class-names toy/classes.txt --log student.jsonl -q -o student.safetensors
+            tb-clip --clips 3 --len 8 unl.tbs | tb-score invariant-ft.safetensors distinctive-ft.safetensors --tstr -o soft.jsonl
+            tb-mix lab.tbs --unlabeled unl.tbs --labels soft.jsonl --batch 8:8 --len 4 --size 32 \(aug) --steps 80 --seed 1 \\
+              | tb-train --arch r3d10:w8 --class-names toy/classes.txt --log student.jsonl -q -o student.safetensors
             tb-score student.safetensors val.tbs | tb-eval --json > eval.json
             """)
         XCTAssertEqual(r.status, 0, r.stderr)
         for o in ["invariant", "distinctive"] {
             let losses = try lines("teach-\(o).jsonl").compactMap { $0["loss"]?.doubleValue }
-            XCTAssertEqual(losses.count, 16)
+            XCTAssertEqual(losses.count, 30)
             let first = losses.prefix(3).reduce(0, +) / 3, last = losses.suffix(3).reduce(0, +) / 3
             XCTAssertLessThan(last, first, "\(o) teacher's pretraining loss falls: \(losses)")
         }
-        // Appearance classes (0-3) against motion classes (4-7), over the unlabeled videos.
+        // Appearance classes (0, 1) against motion classes (2, 3), over the unlabeled videos, with
+        // clips of 8 frames (1 s): shorter clips overlap too much to tell.
         let soft = try lines("soft.jsonl")
-        XCTAssertEqual(soft.count, 24)
+        XCTAssertEqual(soft.count, 16)
         func meanTSS(_ classes: Range<Int>) -> Double {
             let v = soft.filter { classes.contains($0["label"]?.intValue ?? -1) }.compactMap { $0["tss"]?.doubleValue }
             return v.reduce(0, +) / Double(max(v.count, 1))
         }
-        XCTAssertGreaterThan(meanTSS(0..<4), meanTSS(4..<8), "appearance videos look more alike over time")
+        XCTAssertGreaterThan(meanTSS(0..<2), meanTSS(2..<4), "appearance videos look more alike over time")
         let student = try lines("student.jsonl")
         XCTAssertTrue(student.allSatisfy { $0["event"]?.stringValue != "step" || $0["mse_unlabeled"] != nil })
         guard case .object(let eval) = try JSON.parse(try String(contentsOfFile: dir.file("eval.json"), encoding: .utf8)),
               let top1 = eval["top1"]?.doubleValue else { return XCTFail("no eval.json") }
-        XCTAssertGreaterThan(top1, 0.25, "8 classes: chance is 0.125")
+        XCTAssertGreaterThanOrEqual(top1, 0.375, "4 classes, 24 videos: chance is 0.25")
     }
 
     func testSameSeedSameCheckpointBytes() throws {
