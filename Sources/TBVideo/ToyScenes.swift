@@ -66,10 +66,15 @@ extension ToyScene {
         camera = CameraPath(width: w, height: h, strength: options.cameraMotion, random: &g)
         // Muted colours (saturation at most 0.35, value 0.35 to 0.65), so that the objects'
         // strong colours, the ring's light grey and its dark spoke stand out on any ground.
-        let hue = g.uniform(0, 1)
-        let dark = ToyColor(hue: hue, saturation: g.uniform(0.1, 0.35), value: g.uniform(0.35, 0.5))
-        let light = ToyColor(hue: hue + g.uniform(-0.15, 0.15), saturation: g.uniform(0.1, 0.35), value: g.uniform(0.5, 0.65))
-        texture = ToyTexture(width: w, height: h, dark: dark, light: light, random: &g)
+        // The ground: one of `backgrounds` shared ones, each from its own seed, or a new one.
+        var ground = options.backgrounds > 0
+            ? SeededGenerator(seed: options.seed &+ 0x9E37_79B9 &* (1 + g.next() % UInt64(options.backgrounds)))
+            : g.split()
+        let hue = ground.uniform(0, 1)
+        let dark = ToyColor(hue: hue, saturation: ground.uniform(0.1, 0.35), value: ground.uniform(0.35, 0.5))
+        let light = ToyColor(hue: hue + ground.uniform(-0.15, 0.15), saturation: ground.uniform(0.1, 0.35),
+                             value: ground.uniform(0.5, 0.65))
+        texture = ToyTexture(width: w, height: h, dark: dark, light: light, random: &ground)
         blobs = (0..<options.distractors).map { _ in
             let heading = g.uniform(0, 2 * .pi), speed = g.uniform(0, 0.1) * side
             return Blob(x: g.uniform(0, Double(w)), y: g.uniform(0, Double(h)),

@@ -124,7 +124,8 @@ public enum ToySet {
             ("frames", JSON(o.frames)), ("fps", JSON(o.fps)), ("classes", .array(o.classes.map { .string($0.rawValue) })),
             ("labeled", JSON(o.labeled)), ("unlabeled", JSON(o.unlabeled)), ("val", JSON(o.validation)),
             ("images", JSON(o.images)), ("untrimmed", JSON(o.untrimmed)), ("untrimmed_seconds", .double(o.untrimmedSeconds)),
-            ("distractors", JSON(o.distractors)), ("camera_motion", .double(o.cameraMotion)),
+            ("distractors", JSON(o.distractors)), ("backgrounds", JSON(o.backgrounds)),
+            ("camera_motion", .double(o.cameraMotion)),
             ("frame_codes", .bool(o.frameCodes)), ("counts", .object(counts)),
         ])
         return [("classes.txt", o.classes.map { $0.rawValue + "\n" }.joined()),

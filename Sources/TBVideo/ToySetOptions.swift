@@ -23,6 +23,10 @@ public struct ToySetOptions: Sendable, Equatable {
     public var untrimmedSeconds = 20.0
     /// Soft clutter blobs in every video and image.
     public var distractors = 1
+    /// Ground textures shared by all videos and images (0: a new one for each). A ground of
+    /// its own identifies a video, which an instance-discriminating teacher learns instead
+    /// of the objects; real data sets share their settings too.
+    public var backgrounds = 8
     /// Scales the camera's shift, zoom and turn; 0 holds it still.
     public var cameraMotion = 1.0
     public var codec: VideoCodec = .preferred
@@ -45,7 +49,8 @@ public struct ToySetOptions: Sendable, Equatable {
         try check((1...240).contains(fps), "--fps must be 1 to 240, not \(fps)")
         try check(!classes.isEmpty, "--classes names no class")
         for (name, n) in [("--labeled", labeled), ("--unlabeled", unlabeled), ("--val", validation),
-                          ("--images", images), ("--untrimmed", untrimmed), ("--distractors", distractors)] {
+                          ("--images", images), ("--untrimmed", untrimmed), ("--distractors", distractors),
+                          ("--backgrounds", backgrounds)] {
             try check((0...100_000).contains(n), "\(name) must be 0 to 100000, not \(n)")
         }
         try check(labeled + unlabeled + validation + images + untrimmed > 0, "nothing to make: every count is 0")

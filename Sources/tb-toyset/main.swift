@@ -53,6 +53,9 @@ struct ToySetCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Clutter blobs in every video and image.", valueName: "n"))
     var distractors = 1
 
+    @Option(name: .long, help: ArgumentHelp("Ground textures shared by all videos (0: one of its own each).", valueName: "n"))
+    var backgrounds = 8
+
     @Option(name: .long, help: ArgumentHelp("Scale of the camera's shift, zoom and turn (0: still).", valueName: "x"))
     var cameraMotion = 1.0
 
@@ -85,6 +88,7 @@ struct ToySetCommand: ParsableCommand {
         (o.frames, o.fps, o.labeled, o.unlabeled, o.validation) = (frames, fps, labeled, unlabeled, val)
         (o.images, o.untrimmed, o.untrimmedSeconds) = (images, untrimmed, untrimmedSeconds)
         (o.distractors, o.cameraMotion, o.frameCodes) = (distractors, cameraMotion, frameCodes)
+        o.backgrounds = backgrounds
         o.seed = common.seed
         o.threads = common.threadCount
         try o.validate()
