@@ -2,6 +2,7 @@
 // into place only when the whole output is written. A failing, interrupted or
 // killed-by-signal run leaves no file behind (a `kill -9` leaves only the hidden temporary).
 
+import Foundation
 import TBCore
 #if canImport(Glibc)
 import Glibc
@@ -116,4 +117,30 @@ public final class Output {
     deinit {
         if !committed, let tmp = temporaryPath { TemporaryFiles.remove(tmp, unlinkFile: true) }
     }
+}
+
+/// Standard input copied to a temporary file in TMPDIR, for programs that read their input
+/// at random (tb-mix): removed when the program ends, however it ends.
+public final class SpooledInput {
+    public let path: String
+
+    public init() throws {
+        let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(dir)/tb-stdin.XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw Failure(.ioError, "cannot create a temporary file in \(dir): \(errnoString(errno))") }
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        TemporaryFiles.add(path)
+        let out = OutputFile(fd: fd, name: path, owned: true, bufferSize: 1 << 20)
+        let input = try InputFile(path: "-")
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        try out.flush()
+    }
+
+    deinit { TemporaryFiles.remove(path, unlinkFile: true) }
 }

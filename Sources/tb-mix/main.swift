@@ -12,7 +12,7 @@ struct Mix: ParsableCommand {
         CommandConfiguration(
             commandName: "tb-mix",
             abstract: "Draw batches of augmented clips from labeled and unlabeled videos.",
-            discussion: "Streams are files (sampled at random through their index). See tb-mix(1).",
+            discussion: "Streams are sampled at random; standard input ('-') is copied to a temporary file first. See tb-mix(1).",
             version: "tb-mix " + versionString(extra: [StreamWriter.zstdVersion]))
     }
 
@@ -98,8 +98,8 @@ struct Mix: ParsableCommand {
         let (l, u) = try batchSizes()
         guard l + u >= 1 else { throw ValidationError("--batch must draw at least one sample") }
         if labeledPaths.isEmpty && unlabeledStreams.isEmpty { throw ValidationError("give labeled or unlabeled streams") }
-        if labeledPaths.contains("-") || unlabeledStreams.contains("-") {
-            throw ValidationError("tb-mix samples at random and reads files, not standard input")
+        if (labeledPaths + unlabeledStreams).filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("standard input can be named once")
         }
         if epochs != nil && steps != nil { throw ValidationError("give --epochs or --steps, not both") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1") }
@@ -118,6 +118,11 @@ struct Mix: ParsableCommand {
     func run() throws {
         common.apply()
         let (l, u) = try batchSizes()
+        // Batches sample at random, epoch after epoch: standard input is copied once to a
+        // temporary file and read from there like any other stream.
+        let spool = (labeledPaths + unlabeledStreams).contains("-") ? try SpooledInput() : nil
+        let labeledPaths = self.labeledPaths.map { $0 == "-" ? spool!.path : $0 }
+        let unlabeledStreams = self.unlabeledStreams.map { $0 == "-" ? spool!.path : $0 }
         let targets = try labels.map { try Targets.load(path: $0) } ?? Targets()
         let structure: SampleStructure = pretrain.map { .pretraining(shorts: $0, length: len) }
             ?? .clip(ClipShape(length: len, stride: stride))
@@ -153,6 +158,7 @@ struct Mix: ParsableCommand {
         try writer.flush()
         try log?.write("done", JSONObject([("batches", JSON(total)), ("steps_per_epoch", JSON(perEpoch))]))
         try out.commit()
+        withExtendedLifetime(spool) {}
     }
 }
 

@@ -69,9 +69,12 @@ final class MixTests: XCTestCase {
     }
 
     func testRefusals() throws {
-        let stdin = try dir.sh("cat lab.tbs | tb-mix - --batch 1")
-        XCTAssertEqual(stdin.status, 64)
-        XCTAssertEqual(stdin.stderr, "tb-mix: tb-mix samples at random and reads files, not standard input (see 'tb-mix --help')\n")
+        // Standard input is spooled to a temporary file: the same batches as from the file.
+        let fromFile = try dir.sh("tb-mix lab.tbs --batch 2 --epochs 2 --seed 4")
+        let fromPipe = try dir.sh("cat lab.tbs | tb-mix - --batch 2 --epochs 2 --seed 4")
+        XCTAssertEqual(fromPipe.status, 0, fromPipe.stderr)
+        XCTAssertEqual(fromPipe.stdoutBytes, fromFile.stdoutBytes)
+        XCTAssertEqual(try dir.sh("tb-mix - --unlabeled - --batch 1:1 < lab.tbs").status, 64)
         let unlabeled = try dir.sh("tb-mix unl.tbs --batch 1 -o out.tbs")
         XCTAssertEqual(unlabeled.status, 65)
         XCTAssertEqual(unlabeled.stderr, "tb-mix: unl.tbs: record 0: labeled video \"c.mp4\" has no label (give --labels)\n")
