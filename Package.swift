@@ -22,9 +22,12 @@ let package = Package(
         // FFmpeg's macros (AVERROR, AV_NOPTS_VALUE, ...) as functions Swift can call.
         .target(name: "CFFmpegShim", dependencies: ["CFFmpeg"]),
 
+        // Microkernels in C with per-function target attributes, picked at run time.
+        .target(name: "CKernels"),
+
         .target(name: "TBCore"),
         .target(name: "TBStream", dependencies: ["TBCore", "CZstd", "CJSONC"]),
-        .target(name: "TBTensor", dependencies: ["TBCore", "CBLAS"]),
+        .target(name: "TBTensor", dependencies: ["TBCore", "CBLAS", "CKernels"]),
         .target(name: "TBNN", dependencies: ["TBCore", "TBTensor", "TBStream"]),
         .target(name: "TBVideo", dependencies: ["TBCore", "TBStream", "CFFmpeg", "CFFmpegShim"]),
         .target(name: "TBMethods", dependencies: ["TBCore", "TBStream", "TBVideo", "TBTensor", "TBNN"]),

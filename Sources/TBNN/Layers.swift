@@ -62,10 +62,11 @@ public final class BatchNorm: HasState {
     public var parameters: [Parameter] { [weight, bias] }
     public var buffers: [Buffer] { [runningMean, runningVar] }
 
-    public func callAsFunction(_ x: Variable, _ tape: Tape) -> Variable {
+    /// Batch norm of x, followed by ReLU in the same op when `relu`.
+    public func callAsFunction(_ x: Variable, _ tape: Tape, relu: Bool = false) -> Variable {
         if tape.training { batchesTracked += 1 }
         return tape.batchNorm(x, gamma: tape.parameter(weight), beta: tape.parameter(bias),
-                              runningMean: runningMean, runningVar: runningVar)
+                              runningMean: runningMean, runningVar: runningVar, relu: relu)
     }
 }
 

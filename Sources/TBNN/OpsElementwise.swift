@@ -1,5 +1,5 @@
-// Elementwise ops: relu, add, scale, dropout. Loops run over unsafe buffers so that the
-// compiler vectorises them; each backward allocates one gradient tensor at most.
+// Elementwise ops: relu, add, add + relu, scale, dropout. Loops run over unsafe buffers so that
+// the compiler vectorises them; each backward allocates one gradient tensor at most.
 
 import TBCore
 import TBTensor
@@ -22,6 +22,18 @@ extension Tape {
             // The same dY reaches both; copy-on-write shares it until one is changed.
             if a.requiresGrad { a.accumulate(dy) }
             if b.requiresGrad { b.accumulate(dy) }
+        }
+    }
+
+    /// relu(a + b) as one op (a residual block's end): one pass forward, and the gradient masked
+    /// once for both inputs.
+    public func addReLU(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(a.value.count == b.value.count, "addReLU: \(a.shape) and \(b.shape)")
+        let y = Elementwise.addReLU(a.value, b.value)
+        return result(y, inputs: [a, b]) { [y] dy in
+            let g = Elementwise.reluBackward(gradOutput: dy, output: y)
+            if a.requiresGrad { a.accumulate(g) }
+            if b.requiresGrad { b.accumulate(g) }
         }
     }
 

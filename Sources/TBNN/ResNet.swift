@@ -35,9 +35,9 @@ public final class BasicBlock: HasState {
     var batchNorms: [BatchNorm] { [bn1, bn2] + (downsample.map { [$0.bn] } ?? []) }
 
     public func callAsFunction(_ x: Variable, _ tape: Tape) -> Variable {
-        let y = bn2(conv2(tape.relu(bn1(conv1(x, tape), tape)), tape), tape)
+        let y = bn2(conv2(bn1(conv1(x, tape), tape, relu: true), tape), tape)
         let shortcut = downsample.map { $0.bn($0.conv(x, tape), tape) } ?? x
-        return tape.relu(tape.add(y, shortcut))
+        return tape.addReLU(y, shortcut)
     }
 }
 
@@ -124,7 +124,7 @@ public final class ResNet: HasState {
             let s = input.shape
             x = tape.reshape(x, [s[0], s[1], 1, s[2], s[3]])
         }
-        x = tape.relu(bn1(conv1(x, tape), tape))
+        x = bn1(conv1(x, tape), tape, relu: true)
         if let maxPool { x = tape.maxPool3d(x, geometry: maxPool) }
         for stage in stages { for block in stage { x = block(x, tape) } }
         return x

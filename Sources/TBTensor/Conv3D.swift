@@ -1,9 +1,12 @@
-// 3D convolution (no groups, no bias) by vol2col + sgemm, forward and both backward passes
+// 3D convolution (no groups, no bias) by vol2col + GEMM, forward and both backward passes
 // side by side. Layout NCTHW; a 2D convolution is the T = 1, kernel-t = 1 case.
 //
 // The output positions are cut into tiles (ConvShape.tiles) whose column matrix fits in cache;
-// each tile is one GEMM. OpenBLAS threads the GEMMs; vol2col/col2vol split over rows or
-// channels that write disjoint memory, so results are deterministic.
+// each tile is one GEMM. With AVX2 or AVX-512 the GEMMs run on tb's panel microkernels
+// (ConvPanels.swift; weight gradients only with AVX-512), threads taking whole tiles; otherwise
+// on OpenBLAS, which threads them itself, with vol2col/col2vol split over rows or channels that
+// write disjoint memory. Either way each output value is summed in a fixed order; the panel
+// kernels' dW sums per thread, the threads' sums added in thread order.
 
 /// Fast 3D convolution kernels over NCTHW tensors.
 public enum Conv3D {
@@ -75,6 +78,9 @@ public enum Conv3D {
             }
             return
         }
+        if MicroKernel.isFast {
+            return convolveByPanels(input: x, weight: w, shape: shape, output: y, level: MicroKernel.best)
+        }
         let tiles = shape.tiles(), width = tiles.map { $0.width(shape) }.max() ?? 0
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
         let batchedOutput = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
@@ -113,15 +119,30 @@ public enum Conv3D {
             }
             return
         }
+        // With dead taps the GEMMs make dW of the live taps only; it is spread out at the end.
+        let liveGrad = shape.hasDeadTaps ? UnsafeMutablePointer<Float>.allocate(capacity: cout * rows) : dw
+        defer { if liveGrad != dw { liveGrad.deallocate() } }
+        if MicroKernel.isFastForWeights {
+            weightGradientByPanels(gradOutput: dy, input: x, shape: shape, into: liveGrad, level: MicroKernel.best)
+        } else {
+            weightGradientByBLAS(gradOutput: dy, input: x, shape: shape, into: liveGrad)
+        }
+        if liveGrad != dw {
+            dw.update(repeating: 0, count: cout * shape.inChannels * shape.kernelVolume)
+            shape.forEachLiveTap(outer: cout) { full, j in dw[full] = liveGrad[j] }
+        }
+    }
+
+    /// dW of the live taps [Cout, Cin·K] by vol2col + sgemm, tile by tile.
+    static func weightGradientByBLAS(gradOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                                     shape: ConvShape, into liveGrad: UnsafeMutablePointer<Float>) {
+        let P = shape.outputVolume, rows = shape.columnRows, cout = shape.outChannels
         let tiles = shape.tiles(), width = tiles.map { $0.width(shape) }.max() ?? 0
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
         let batchedGrad = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
-        // With dead taps the GEMMs make dW of the live taps only; it is spread out at the end.
-        let liveGrad = shape.hasDeadTaps ? UnsafeMutablePointer<Float>.allocate(capacity: cout * rows) : dw
         defer {
             columns.deallocate()
             batchedGrad.deallocate()
-            if liveGrad != dw { liveGrad.deallocate() }
         }
         ColumnSource.with(input: x, shape: shape) { source in
             for (i, tile) in tiles.enumerated() {
@@ -137,10 +158,6 @@ public enum Conv3D {
                 BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: ld, a: grad, lda: lda,
                            b: columns, ldb: ld, beta: i == 0 ? 0 : 1, c: liveGrad, ldc: rows)
             }
-        }
-        if liveGrad != dw {
-            dw.update(repeating: 0, count: cout * shape.inChannels * shape.kernelVolume)
-            shape.forEachLiveTap(outer: cout) { full, j in dw[full] = liveGrad[j] }
         }
     }
 }

@@ -136,17 +136,21 @@ struct ConvShape {
 
     /// The GEMM tiles of this convolution, in a fixed order: several whole samples per tile when
     /// samples are small (so deep layers with few positions still get a wide GEMM), else runs of
-    /// output rows of one sample.
-    func tiles(budgetBytes: Int = ConvShape.tileBudgetBytes) -> [ConvTile] {
+    /// output rows of one sample. At least `parts` tiles where the positions allow, so that as
+    /// many threads can each take one.
+    func tiles(budgetBytes: Int = ConvShape.tileBudgetBytes, parts: Int = 1) -> [ConvTile] {
         let rowBytes = max(1, columnRows * output.w * MemoryLayout<Float>.size)
         let sampleBytes = rowBytes * outputRows
         if sampleBytes <= budgetBytes {
-            let perTile = max(1, budgetBytes / max(1, sampleBytes))
+            let perBudget = max(1, budgetBytes / max(1, sampleBytes))
+            let count = max(1, (batch + perBudget - 1) / perBudget, min(batch, parts))
+            let perTile = max(1, (batch + count - 1) / count)
             return stride(from: 0, to: batch, by: perTile).map {
                 ConvTile(firstSample: $0, samples: min(perTile, batch - $0), rows: 0..<outputRows)
             }
         }
-        let rowsPerTile = max(1, budgetBytes / rowBytes)
+        var rowsPerTile = max(1, budgetBytes / rowBytes)
+        if batch < parts { rowsPerTile = min(rowsPerTile, max(1, (outputRows * batch + parts - 1) / parts)) }
         var tiles: [ConvTile] = []
         for n in 0..<batch {
             for r in stride(from: 0, to: outputRows, by: rowsPerTile) {

@@ -1,6 +1,7 @@
 // Elementwise loops over whole tensors, written over unsafe buffers as plain indexed loops so
-// the compiler vectorises them. In-place forms exist because activations are the largest
-// tensors of a step and copying them costs as much as the arithmetic.
+// the compiler vectorises them; those that run on every activation of a step also split over
+// threads. In-place forms exist because activations are the largest tensors of a step and
+// copying them costs as much as the arithmetic.
 
 /// ReLU, axpy and friends over tensors of equal element counts.
 public enum Elementwise {
@@ -11,11 +12,25 @@ public enum Elementwise {
         }
     }
 
-    /// max(x, 0) as a new tensor.
+    /// max(x, 0) as a new tensor, in one pass.
     public static func relu(_ x: Tensor) -> Tensor {
-        var y = x
-        reluInPlace(&y)
-        return y
+        Tensor.filled(x.shape) { y in
+            x.data.withUnsafeBufferPointer { x in
+                Parallel.forEachChunk(x.count) { r in for i in r { let v = x[i]; y[i] = v < 0 ? 0 : v } }
+            }
+        }
+    }
+
+    /// max(a + b, 0) in the shape of `a`, in one pass.
+    public static func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(a.count == b.count, "addReLU: \(a.shape) and \(b.shape)")
+        return Tensor.filled(a.shape) { y in
+            a.data.withUnsafeBufferPointer { a in
+                b.data.withUnsafeBufferPointer { b in
+                    Parallel.forEachChunk(a.count) { r in for i in r { let v = a[i] + b[i]; y[i] = v < 0 ? 0 : v } }
+                }
+            }
+        }
     }
 
     /// dX = dY where relu's output is positive, else 0 (PyTorch's threshold_backward), in place on dY.
@@ -28,11 +43,17 @@ public enum Elementwise {
         }
     }
 
-    /// dX = dY · [y > 0] as a new tensor.
+    /// dX = dY · [y > 0] as a new tensor, in one pass (no copy of dY first).
     public static func reluBackward(gradOutput: Tensor, output: Tensor) -> Tensor {
-        var g = gradOutput
-        reluBackwardInPlace(gradient: &g, output: output)
-        return g
+        precondition(gradOutput.count == output.count, "relu backward: \(gradOutput.shape) and \(output.shape)")
+        return Tensor.filled(gradOutput.shape) { g in
+            gradOutput.data.withUnsafeBufferPointer { dy in
+                output.data.withUnsafeBufferPointer { y in
+                    // Both loads unconditional, so the loop vectorises.
+                    Parallel.forEachChunk(dy.count) { r in for i in r { let d = dy[i]; g[i] = y[i] > 0 ? d : 0 } }
+                }
+            }
+        }
     }
 
     /// y += alpha·x.

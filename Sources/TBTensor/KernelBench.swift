@@ -123,7 +123,9 @@ public enum KernelBench {
         let m: Int, n: Int, k: Int
     }
 
-    /// Mirrors Conv3D.convolve: per-sample GEMMs for wide pointwise layers, else one per tile.
+    /// The GEMMs of Conv3D's vol2col + sgemm path (the one it takes without AVX2): per-sample GEMMs
+    /// for wide pointwise layers, else one per 4 MB tile. The panel kernels are measured against
+    /// OpenBLAS on these, its best shapes, rather than on their own smaller tiles.
     static func forwardGEMMs(_ s: ConvShape) -> [GEMM] {
         let P = s.outputVolume
         if s.isPointwise && P >= Conv3D.pointwiseMinimumVolume {

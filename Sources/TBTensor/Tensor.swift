@@ -71,7 +71,7 @@ public struct Tensor: Equatable, Sendable {
         precondition(count == other.count, "add: \(shape) and \(other.shape)")
         data.withUnsafeMutableBufferPointer { a in
             other.data.withUnsafeBufferPointer { b in
-                for i in 0..<a.count { a[i] += b[i] }
+                Parallel.forEachChunk(a.count) { r in for i in r { a[i] += b[i] } }
             }
         }
     }

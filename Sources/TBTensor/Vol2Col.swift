@@ -53,40 +53,50 @@ enum VolumeColumns {
     /// [C·K, tile width]. Rows of the column matrix are independent, so the work is split over
     /// (sample, channel, kt, kh).
     static func gather(source: ColumnSource, tile: ConvTile, shape: ConvShape, columns: UnsafeMutablePointer<Float>) {
+        let sampleWidth = tile.rows.count * shape.output.w, ld = tile.samples * sampleWidth
+        let KT = source.t.count, KH = source.h.count, KW = source.w.count
+        Parallel.forEach(tile.samples * shape.inChannels * KT * KH, work: shape.columnRows * ld) { item in
+            let s = item / (KH * KT * shape.inChannels), rows = item % (KH * KT * shape.inChannels) * KW
+            gatherItem(item, source: source, tile: tile, shape: shape, into: columns + rows * ld + s * sampleWidth,
+                       rowStride: ld)
+        }
+    }
+
+    /// The column rows of one item (sample, channel, kt, kh) of `tile`, one per kw: tile.rows.count·W'
+    /// values each, `rowStride` apart from `into`. Items are numbered ((s·C + c)·KT + kt)·KH + kh.
+    @inline(__always)
+    static func gatherItem(_ item: Int, source: ColumnSource, tile: ConvTile, shape: ConvShape,
+                           into rows: UnsafeMutablePointer<Float>, rowStride: Int) {
         let (outH, outW) = (shape.output.h, shape.output.w), (inH, inW) = (source.size.h, source.size.w)
         let KT = source.t.count, KH = source.h.count, KW = source.w.count, C = shape.inChannels
-        let sampleWidth = tile.rows.count * outW, ld = tile.samples * sampleWidth
         let st = source.stride.t, sh = source.stride.h, sw = source.stride.w
         // With stride 1 in h and w and W' = W, the tap reads a whole run of output rows of one
         // plane as one contiguous, shifted run of input: one copy, then the padding columns fixed up.
         let shifted = sh == 1 && sw == 1 && inW == outW
-        let items = tile.samples * C * KT * KH
-        Parallel.forEach(items, work: shape.columnRows * ld) { item in
-            let kh = item % KH, kt = item / KH % KT, c = item / (KH * KT) % C, s = item / (KH * KT * C)
-            let tr = source.t[kt].range, hr = source.h[kh].range
-            for kw in 0..<KW {
-                let wr = source.w[kw].range, n = wr.hi - wr.lo
-                let src = source.plane(sample: tile.firstSample + s, channel: c, phaseH: source.h[kh].phase,
-                                       phaseW: source.w[kw].phase)
-                let row = columns + (((c * KT + kt) * KH + kh) * KW + kw) * ld + s * sampleWidth
-                if shifted {
-                    gatherShifted(src, tile: tile, outH: outH, width: outW, inH: inH, st: st, tr: tr, hr: hr, wr: wr,
-                                  into: row)
-                    continue
+        let kh = item % KH, kt = item / KH % KT, c = item / (KH * KT) % C, s = item / (KH * KT * C)
+        let tr = source.t[kt].range, hr = source.h[kh].range
+        for kw in 0..<KW {
+            let wr = source.w[kw].range, n = wr.hi - wr.lo
+            let src = source.plane(sample: tile.firstSample + s, channel: c, phaseT: source.t[kt].phase,
+                                   phaseH: source.h[kh].phase, phaseW: source.w[kw].phase)
+            let row = rows + kw * rowStride
+            if shifted {
+                gatherShifted(src, tile: tile, outH: outH, width: outW, inH: inH, st: st, tr: tr, hr: hr, wr: wr,
+                              into: row)
+                continue
+            }
+            var d = row
+            var ot = tile.rows.lowerBound / outH, oh = tile.rows.lowerBound % outH
+            for _ in tile.rows {
+                if ot >= tr.lo && ot < tr.hi && oh >= hr.lo && oh < hr.hi && n > 0 {
+                    let s0 = src + ((ot * st + tr.offset) * inH + oh * sh + hr.offset) * inW + wr.lo * sw + wr.offset
+                    copyRow(from: s0, stride: sw, to: d, zeros: wr.lo, count: n, width: outW)
+                } else {
+                    zero(d, outW)
                 }
-                var d = row
-                var ot = tile.rows.lowerBound / outH, oh = tile.rows.lowerBound % outH
-                for _ in tile.rows {
-                    if ot >= tr.lo && ot < tr.hi && oh >= hr.lo && oh < hr.hi && n > 0 {
-                        let s0 = src + ((ot * st + tr.offset) * inH + oh * sh + hr.offset) * inW + wr.lo * sw + wr.offset
-                        copyRow(from: s0, stride: sw, to: d, zeros: wr.lo, count: n, width: outW)
-                    } else {
-                        zero(d, outW)
-                    }
-                    d += outW
-                    oh += 1
-                    if oh == outH { oh = 0; ot += 1 }
-                }
+                d += outW
+                oh += 1
+                if oh == outH { oh = 0; ot += 1 }
             }
         }
     }

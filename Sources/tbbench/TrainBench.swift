@@ -22,10 +22,13 @@ struct TrainBench: ParsableCommand {
     var python: String?
     @Option(help: "Path of torch_r3ds.py.") var torchScript = "../shared/bench/torch_r3ds.py"
     @Flag(help: "Skip the per-layer conv table.") var noLayers = false
+    @Flag(inversion: .prefixedNo, help: "Keep freed memory for the next step (retainFreedMemory).")
+    var retainMemory = true
     @Flag(help: "One JSON line per engine and thread count, with torch_r3ds.py's keys.") var json = false
 
     func run() throws {
         let threadList = threads.split(separator: ",").compactMap { Int($0) }
+        if retainMemory { retainFreedMemory() }
         let py = python ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : nil)
         if !json { print("R3D-S, batch \(batch) x [3, 8, 56, 56], \(steps) steps; OpenBLAS kernels \(BLAS.coreName)") }
         var rows: [JSONObject] = []

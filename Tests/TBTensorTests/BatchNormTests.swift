@@ -1,6 +1,6 @@
 import XCTest
 import TBCore
-import TBTensor
+@testable import TBTensor
 
 /// BatchNormKernels against PyTorch's formulas computed in Double, and backward against
 /// central finite differences of a Double forward.
@@ -99,6 +99,38 @@ final class BatchNormTests: XCTestCase {
         return (0..<x.count).map { i in
             let c = (i / volume) % C
             return (x[i] - mean[c]) / (variance[c] + 1e-5).squareRoot() * gamma[c] + beta[c]
+        }
+    }
+}
+
+/// The vectorised channel sums against plain Double sums, over lengths around the 8-lane and
+/// chunk boundaries.
+final class ChannelSumsTests: XCTestCase {
+    func testSumsMatchDouble() {
+        var g = SeededGenerator(seed: 21)
+        for n in [0, 1, 7, 8, 9, 255, 256, 257, 1000] {
+            let x = Tensor(randomNormal: [max(n, 1)], std: 3, generator: &g).data
+            let dy = Tensor(randomNormal: [max(n, 1)], generator: &g).data
+            let y = Tensor(randomNormal: [max(n, 1)], generator: &g).data
+            let center: Float = 0.5
+            var sum = 0.0, squares = 0.0, masked = 0.0, maskedCentred = 0.0
+            for i in 0..<n {
+                sum += Double(x[i])
+                squares += (Double(x[i]) - 0.5) * (Double(x[i]) - 0.5)
+                if y[i] > 0 { masked += Double(dy[i]); maskedCentred += Double(dy[i]) * (Double(x[i]) - 0.5) }
+            }
+            x.withUnsafeBufferPointer { x in
+                dy.withUnsafeBufferPointer { dy in
+                    y.withUnsafeBufferPointer { y in
+                        let p = x.baseAddress!, d = dy.baseAddress!, m = y.baseAddress!
+                        XCTAssertEqual(ChannelSums.sum(p, n), sum, accuracy: 1e-4 * Double(n + 1))
+                        XCTAssertEqual(ChannelSums.squares(p, n, center: center), squares, accuracy: 1e-4 * Double(n + 1))
+                        let (s, sc) = ChannelSums.gradientSums(d, p, m, n, center: center)
+                        XCTAssertEqual(s, masked, accuracy: 1e-4 * Double(n + 1))
+                        XCTAssertEqual(sc, maskedCentred, accuracy: 1e-4 * Double(n + 1))
+                    }
+                }
+            }
         }
     }
 }

@@ -59,6 +59,13 @@ final class Conv3DTests: XCTestCase {
         // Strided, through col2vol, with tile boundaries inside planes.
         Case(name: "tiled, strided", batch: 2, inChannels: 5, outChannels: 2, size: (4, 63, 76),
              geometry: ConvGeometry(kernel: (3, 3, 3), stride: (1, 2, 2), padding: (1, 1, 1))),
+        // Stride 2 in h and w through phase planes of the output's size, wide enough for the
+        // direct kernel that reads them without packing.
+        Case(name: "stem 3x7x7, direct", batch: 2, inChannels: 3, outChannels: 5, size: (3, 20, 19),
+             geometry: ConvGeometry(kernel: (3, 7, 7), stride: (1, 2, 2), padding: (1, 3, 3))),
+        // The direct kernel with dead taps, and with panels that end inside a sample.
+        Case(name: "3x3x3 on T = 1, direct", batch: 2, inChannels: 3, outChannels: 9, size: (1, 17, 19),
+             geometry: .cube(kernel: 3, padding: 1)),
         // ~0.3 MB per sample: several samples per tile, the last tile shorter.
         Case(name: "batched tiles", batch: 7, inChannels: 3, outChannels: 5, size: (2, 20, 20),
              geometry: .cube(kernel: 3, padding: 1)),
@@ -96,6 +103,60 @@ final class Conv3DTests: XCTestCase {
             assertClose(Conv3D.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry),
                         ConvReference.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry), c.name)
         }
+    }
+
+    /// The panel microkernels at every level this CPU runs (AVX-512, AVX2, portable C): forward,
+    /// weight gradient and col2vol's GEMMs, whichever level Conv3D itself picks.
+    func testPanelKernelsAtEveryLevel() {
+        for level in MicroKernel.supported {
+            for (i, c) in Self.cases.enumerated() {
+                let (x, w, dy) = tensors(c, seed: UInt64(i))
+                let shape = ConvShape(inputShape: x.shape, weightShape: w.shape, geometry: c.geometry)
+                guard !shape.isEmpty else { continue }
+                let name = "\(c.name) (level \(level))"
+                let y = Tensor.filled(shape.outputShape) { y in
+                    x.data.withUnsafeBufferPointer { x in
+                        w.data.withUnsafeBufferPointer { w in
+                            Conv3D.convolveByPanels(input: x.baseAddress!, weight: w.baseAddress!, shape: shape,
+                                                    output: y, level: level)
+                        }
+                    }
+                }
+                assertClose(y, ConvReference.forward(input: x, weight: w, geometry: c.geometry), name)
+                var live = [Float](repeating: 0, count: shape.outChannels * shape.columnRows)
+                dy.data.withUnsafeBufferPointer { dy in
+                    x.data.withUnsafeBufferPointer { x in
+                        live.withUnsafeMutableBufferPointer { live in
+                            Conv3D.weightGradientByPanels(gradOutput: dy.baseAddress!, input: x.baseAddress!,
+                                                          shape: shape, into: live.baseAddress!, level: level)
+                        }
+                    }
+                }
+                let expected = ConvReference.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry)
+                var dw = [Float](repeating: 0, count: expected.count)
+                shape.forEachLiveTap(outer: shape.outChannels) { full, j in dw[full] = live[j] }
+                assertClose(Tensor(shape: expected.shape, data: dw), expected, name + " dW")
+                assertClose(Conv3D.backwardInputByCol2Vol(gradOutput: dy, weight: w, shape: shape, level: level),
+                            ConvReference.backwardInput(gradOutput: dy, weight: w, inputShape: x.shape,
+                                                        geometry: c.geometry), name + " dX (col2vol)")
+            }
+        }
+    }
+
+    /// One and two threads: each thread sums its own tiles, so the results agree to rounding,
+    /// and each thread count repeats its own bits.
+    func testThreadCounts() {
+        guard let c = Self.cases.first(where: { $0.name == "tiled" }) else { return XCTFail("no case") }
+        let (x, w, dy) = tensors(c, seed: 9)
+        defer { setComputeThreads(0) }
+        var results: [[Tensor]] = []
+        for threads in [1, 2, 2] {
+            setComputeThreads(threads)
+            results.append([Conv3D.forward(input: x, weight: w, geometry: c.geometry),
+                            Conv3D.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry)])
+        }
+        for (a, b) in zip(results[0], results[1]) { assertClose(a, b, "1 vs 2 threads", tolerance: 1e-5) }
+        XCTAssertEqual(results[1], results[2])
     }
 
     /// The same call twice gives the same bits (threads must not change summation order).
