@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import TBCore
+import TBTensor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,10 +11,14 @@ import Glibc
 /// Parses the command line, runs the command and exits with its sysexits status.
 /// Never returns. Messages are one line: `tb-info: train.tbs: record 3 (byte 512): problem`.
 /// Programs that run GEMMs (`computes`) re-execute themselves once on AVX-512 machines so
-/// that OpenBLAS loads its faster kernels; the others skip that second start (~50 ms).
+/// that OpenBLAS loads its faster kernels (the others skip that second start, ~50 ms), and
+/// keep freed memory for the next training step instead of handing it back to the kernel.
 public func runTool<C: ParsableCommand>(_ command: C.Type, name: String, computes: Bool = true,
                                         arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
-    if computes { preferFastBLASKernels() }
+    if computes {
+        preferFastBLASKernels()
+        retainFreedMemory()
+    }
     // A closed stdout becomes EPIPE on write, which OutputFile turns into a Failure we
     // catch below; the process then ends the way `head` users expect (see endForBrokenPipe).
     signal(SIGPIPE, SIG_IGN)
