@@ -60,8 +60,8 @@ public struct Targets: Sendable {
             }
             t.places[id] = (path, line)
             if let s = o["soft"], s != .null {
-                guard let a = s.arrayValue, !a.isEmpty, let v = Optional(a.compactMap(\.doubleValue)), v.count == a.count,
-                      v.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                let v = s.arrayValue?.compactMap(\.doubleValue) ?? []
+                guard !v.isEmpty, v.count == s.arrayValue?.count, v.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
                     throw Failure(.dataError, "soft of \"\(id)\" is not an array of non-negative numbers", file: path, line: line)
                 }
                 t.soft[id] = v
@@ -121,7 +121,8 @@ public final class Sampler {
         }
     }
 
-    public let options: Options
+    /// Settable between batches (tb-mix sizes the augmentation once the videos are indexed).
+    public var options: Options
     private let labeled: Pool
     private let unlabeled: Pool
     private let targets: Targets

@@ -18,26 +18,7 @@ public struct ModelScore: Sendable {
 public func score(_ model: ResNet, clips: Tensor) -> ModelScore {
     let tape = Tape(recording: false, training: false)
     let k = clips.shape[0]
-    let features: Variable
-    if model.spec.is3D {
-        features = model.features(tape.constant(clips), tape)
-    } else {
-        // A 2D network's clip feature is the mean of its frames' features.
-        let s = clips.shape
-        let (t, h, w) = (s[2], s[3], s[4])
-        var frames = [Float](repeating: 0, count: clips.count)
-        let plane = h * w
-        clips.data.withUnsafeBufferPointer { x in
-            for i in 0..<k { for c in 0..<3 { for f in 0..<t {
-                let from = ((i * 3 + c) * t + f) * plane, to = ((i * t + f) * 3 + c) * plane
-                for p in 0..<plane { frames[to + p] = x[from + p] }
-            } } }
-        }
-        let perFrame = model.features(tape.constant(Tensor(shape: [k * t, 3, h, w], data: frames)), tape)
-        var average = [Float](repeating: 0, count: k * k * t)
-        for i in 0..<k { for f in 0..<t { average[i * k * t + i * t + f] = 1 / Float(t) } }
-        features = tape.matmul(tape.constant(Tensor(shape: [k, k * t], data: average)), perFrame)
-    }
+    let features = clipFeatures(model, clips, tape)
     let probs = tape.softmax(model.fc(features, tape)).value
     let c = probs.shape[1], d = features.shape[1]
     let mean = (0..<c).map { j in (0..<k).reduce(Float(0)) { $0 + probs.data[$1 * c + j] } / Float(k) }

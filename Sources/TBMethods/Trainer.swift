@@ -29,13 +29,15 @@ public struct LossParts: Sendable {
     public var total: Double
 }
 
-/// Logits of a model for clips [N, 3, T, H, W], for 3D and 2D networks alike.
-public func clipLogits(_ model: ResNet, _ input: Tensor, _ tape: Tape) -> Variable {
-    guard !model.spec.is3D else { return model(tape.constant(input), tape) }
+/// Pooled features [N, D] of clips [N, 3, T, H, W]: a 3D network's, or for a 2D network the
+/// mean of its frames' features (so its logits are the mean of its frames' logits, TSN's
+/// consensus, the classifier being linear).
+public func clipFeatures(_ model: ResNet, _ input: Tensor, _ tape: Tape) -> Variable {
+    guard !model.spec.is3D else { return model.features(tape.constant(input), tape) }
     let s = input.shape
     let (n, t, h, w) = (s[0], s[2], s[3], s[4])
-    if t == 1 { return model(tape.constant(input.reshaped([n, 3, h, w])), tape) }
-    // [N, 3, T, H, W] → [N·T, 3, H, W], then the mean of each clip's T rows of logits.
+    if t == 1 { return model.features(tape.constant(input.reshaped([n, 3, h, w])), tape) }
+    // [N, 3, T, H, W] → [N·T, 3, H, W], then the mean of each clip's T rows.
     var frames = [Float](repeating: 0, count: input.count)
     let plane = h * w
     input.data.withUnsafeBufferPointer { x in
@@ -46,10 +48,15 @@ public func clipLogits(_ model: ResNet, _ input: Tensor, _ tape: Tape) -> Variab
             } } }
         }
     }
-    let perFrame = model(tape.constant(Tensor(shape: [n * t, 3, h, w], data: frames)), tape)
+    let perFrame = model.features(tape.constant(Tensor(shape: [n * t, 3, h, w], data: frames)), tape)
     var average = [Float](repeating: 0, count: n * n * t)
     for i in 0..<n { for f in 0..<t { average[i * n * t + i * t + f] = 1 / Float(t) } }
     return tape.matmul(tape.constant(Tensor(shape: [n, n * t], data: average)), perFrame)
+}
+
+/// Logits [N, classes] of clips [N, 3, T, H, W], for 3D and 2D networks alike.
+public func clipLogits(_ model: ResNet, _ input: Tensor, _ tape: Tape) -> Variable {
+    model.fc(clipFeatures(model, input, tape), tape)
 }
 
 public final class Trainer {
@@ -120,10 +127,26 @@ public final class Trainer {
 
 /// Class probabilities of a video: the mean of softmax over its clips [K, 3, T, H, W].
 public func videoProbabilities(_ model: ResNet, clips: Tensor) -> [Float] {
-    let tape = Tape(recording: false, training: false)
-    let p = tape.softmax(clipLogits(model, clips, tape)).value
-    let k = clips.shape[0], c = p.shape[1]
-    return (0..<c).map { j in (0..<k).reduce(Float(0)) { $0 + p.data[$1 * c + j] } / Float(k) }
+    score(model, clips: clips).probabilities
+}
+
+/// The optimizer a program's `--optimizer adam|adamw|sgd` names.
+public func makeOptimizer(_ name: String, parameters: [Parameter], learningRate: Float, momentum: Double = 0.9,
+                          weightDecay: Double) throws -> any Optimizer {
+    switch name {
+    case "sgd": return try SGD(parameters: parameters, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+    case "adamw": return try Adam.adamW(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay)
+    case "adam": return try Adam(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay)
+    default: throw Failure(.usage, "--optimizer must be adam, adamw or sgd, not \(name)")
+    }
+}
+
+/// Linear warm-up from 0 over `warmup` steps, then the rate held, or decayed to 0 along a
+/// cosine over `cosineSteps`.
+public func makeSchedule(rate: Float, warmup: Int, cosineSteps: Int?) throws -> any LearningRateSchedule {
+    let after: any LearningRateSchedule = try cosineSteps.map { try CosineSchedule(base: rate, steps: $0) }
+        ?? ConstantSchedule(rate)
+    return try WarmupSchedule(steps: warmup, then: after)
 }
 
 /// Refuses to save weights that are no longer numbers (a learning rate that blew up):

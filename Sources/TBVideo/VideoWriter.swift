@@ -159,8 +159,6 @@ public final class VideoWriter {
             }
         }
         frm.pointee.pts = t
-        // Without durations the MP4 muxer's edit list can cut the last frame off.
-        frm.pointee.pkt_duration = ticksPerFrame
         try avCheck(avcodec_send_frame(ctx, frm), "encoding frame \(frameCount)", status: .software)
         try drain()
         frameCount += 1
@@ -271,8 +269,8 @@ public final class VideoWriter {
             let r = avcodec_receive_packet(ctx, pkt)
             if avIsAgainOrEOF(r) { return }
             try avCheck(r, "encoding", status: .software)
-            // Without a duration the MP4 muxer guesses the last packet's, and with B-frame
-            // pyramids its edit list then ends a frame early, hiding the last frame.
+            // Without a duration the muxer guesses how long the last frame lasts (and with an
+            // edit list, with B-frames, got it short enough to hide it: see use_editlist).
             if pkt.pointee.duration == 0 { pkt.pointee.duration = ticksPerFrame }
             av_packet_rescale_ts(pkt, ctx.pointee.time_base, stream.pointee.time_base)
             pkt.pointee.stream_index = stream.pointee.index

@@ -126,12 +126,12 @@ struct Mix: ParsableCommand {
         let targets = try labels.map { try Targets.load(path: $0) } ?? Targets()
         let structure: SampleStructure = pretrain.map { .pretraining(shorts: $0, length: len) }
             ?? .clip(ClipShape(length: len, stride: stride))
-        // The frame size is known once the streams are indexed: make the sampler with a
-        // placeholder size, then again with the real one (indexing is cheap).
-        let probe = try Sampler(labeled: labeledPaths, unlabeled: unlabeledStreams, targets: targets,
-                                options: .init(labeledPerBatch: l, unlabeledPerBatch: u, structure: structure,
-                                               augment: AugmentOptions(size: 1), seed: common.seed))
-        let side = try size ?? probe.shorterSide()
+        // The frame size is known once the streams are indexed: the sampler starts with a
+        // placeholder augmentation, set before the first batch.
+        let sampler = try Sampler(labeled: labeledPaths, unlabeled: unlabeledStreams, targets: targets,
+                                  options: .init(labeledPerBatch: l, unlabeledPerBatch: u, structure: structure,
+                                                 augment: AugmentOptions(size: 1), seed: common.seed))
+        let side = try size ?? sampler.shorterSide()
         let preset = augment ?? (pretrain != nil ? "strong" : "basic")
         var aug: AugmentOptions
         switch preset {
@@ -141,9 +141,7 @@ struct Mix: ParsableCommand {
         }
         if let r = try scaleRange() { aug.scale = r }
         if noFlip { aug.flip = 0 }
-        let sampler = try Sampler(labeled: labeledPaths, unlabeled: unlabeledStreams, targets: targets,
-                                  options: .init(labeledPerBatch: l, unlabeledPerBatch: u, structure: structure,
-                                                 augment: aug, seed: common.seed))
+        sampler.options.augment = aug
         let perEpoch = sampler.stepsPerEpoch
         let total = steps ?? perEpoch * (epochs ?? 1)
         let out = try Output(path: output)

@@ -100,16 +100,10 @@ struct Teach: ParsableCommand {
         let model = ResNet(spec: spec, classes: 1, seed: common.seed)
         let head = ProjectionHead(in: spec.width * 8, out: headDim, seed: common.seed &+ 1)
         let params = ContrastiveTrainer.parameters(model, head)
-        let opt: any Optimizer
-        switch optimizer {
-        case "sgd": opt = try SGD(parameters: params, learningRate: lr, momentum: 0.9, weightDecay: weightDecay)
-        case "adamw": opt = try Adam.adamW(parameters: params, learningRate: lr, weightDecay: weightDecay)
-        default: opt = try Adam(parameters: params, learningRate: lr, weightDecay: weightDecay)
-        }
-        let after: any LearningRateSchedule = try cosineSteps.map { try CosineSchedule(base: lr, steps: $0) } ?? ConstantSchedule(lr)
+        let opt = try makeOptimizer(optimizer, parameters: params, learningRate: lr, weightDecay: weightDecay)
         let trainer = ContrastiveTrainer(model: model, head: head, optimizer: opt,
-                                         schedule: try WarmupSchedule(steps: warmup, then: after), weights: w,
-                                         temperature: temperature)
+                                         schedule: try makeSchedule(rate: lr, warmup: warmup, cosineSteps: cosineSteps),
+                                         weights: w, temperature: temperature)
         let log = try common.openLog(tool: "tb-teach")
         let progress = common.makeProgress("tb-teach", unit: "batches")
         func metadata() -> [String: String] {

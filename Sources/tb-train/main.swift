@@ -146,19 +146,13 @@ struct Train: ParsableCommand {
             throw Failure(.usage, "the model has \(classCount) classes, the class names \(names.count)")
         }
 
-        let opt: any Optimizer
-        switch optimizer {
-        case "sgd": opt = try SGD(parameters: model.parameters, learningRate: lr, momentum: momentum, weightDecay: weightDecay)
-        case "adamw": opt = try Adam.adamW(parameters: model.parameters, learningRate: lr, weightDecay: weightDecay)
-        default: opt = try Adam(parameters: model.parameters, learningRate: lr, weightDecay: weightDecay)
-        }
+        let opt = try makeOptimizer(optimizer, parameters: model.parameters, learningRate: lr, momentum: momentum,
+                                    weightDecay: weightDecay)
         if let resume {
             try opt.restoreState(from: try SafeTensorsFile(path: resume + ".optim"))
             startStep = opt.stepCount
         }
-        let after: any LearningRateSchedule = try cosineSteps.map { try CosineSchedule(base: lr, steps: $0) }
-            ?? ConstantSchedule(lr)
-        let schedule = try WarmupSchedule(steps: warmup, then: after)
+        let schedule = try makeSchedule(rate: lr, warmup: warmup, cosineSteps: cosineSteps)
         let trainer = Trainer(model: model, optimizer: opt, schedule: schedule,
                               weights: LossWeights(labeledSoft: lambdaLabeled, unlabeledSoft: lambdaUnlabeled,
                                                    labelSmoothing: labelSmoothing),
