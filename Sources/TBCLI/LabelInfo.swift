@@ -27,16 +27,21 @@ func inspectCheckpoint(_ source: PeekSource, name: String, options: InspectOptio
         }
         return counts
     }
+    // A checkpoint made by `tb-train --inflate` records each kernel's 2D shape.
+    let inflatedFrom = file.metadata["inflation"].flatMap { try? JSON.parse($0) }?.objectValue?["tensors"]?.objectValue
     for e in entries {
         let count = e.shape.reduce(1, *)
+        let from = inflatedFrom?[e.name]
         if options.json {
-            let o = JSONObject([("file", .string(name)), ("tensor", .string(e.name)),
+            var o = JSONObject([("file", .string(name)), ("tensor", .string(e.name)),
                                 ("dtype", .string(e.dtype.rawValue)), ("shape", JSON(e.shape)),
                                 ("values", JSON(count)), ("offset", JSON(e.offsets.lowerBound)),
                                 ("bytes", JSON(e.offsets.count))])
+            if let from { o["inflated_from"] = from }
             try out.write(JSON.object(o).text + "\n")
         } else {
-            try out.write("\(e.name) \(e.dtype.rawValue) \(JSON(e.shape).text) \(count)\n")
+            try out.write("\(e.name) \(e.dtype.rawValue) \(JSON(e.shape).text) \(count)"
+                          + (from.map { " inflated from 2D \($0.text)" } ?? "") + "\n")
         }
     }
     if options.json {

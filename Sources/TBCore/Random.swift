@@ -1,5 +1,7 @@
 // The only source of randomness in tb: a seeded generator passed by value.
 
+import Foundation
+
 /// SplitMix64-seeded xoshiro256**: fast, small state, good statistical quality,
 /// and the same sequence on every platform for a given seed.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
@@ -45,4 +47,43 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
     public mutating func split() -> SeededGenerator { SeededGenerator(seed: next()) }
 
     @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+
+extension RandomNumberGenerator {
+    /// A uniform double in (0, 1): never 0, so logarithms and powers of it are finite.
+    public mutating func nextOpenUnit() -> Double {
+        (Double(next() >> 11) + 0.5) * (1.0 / 9_007_199_254_740_992.0)
+    }
+
+    /// A standard normal draw (Box–Muller, one of the pair).
+    public mutating func nextNormal() -> Double {
+        let u = nextOpenUnit(), v = nextOpenUnit()
+        return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v)
+    }
+
+    /// A Gamma(shape, 1) draw: Marsaglia and Tsang's method, with the boost
+    /// Gamma(a) = Gamma(a + 1) · U^(1/a) for shapes below 1.
+    public mutating func nextGamma(shape a: Double) -> Double {
+        precondition(a > 0, "Gamma shape must be positive")
+        if a < 1 { return nextGamma(shape: a + 1) * Foundation.pow(nextOpenUnit(), 1 / a) }
+        let d = a - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            var x: Double, v: Double
+            repeat {
+                x = nextNormal()
+                v = 1 + c * x
+            } while v <= 0
+            v = v * v * v
+            let u = nextOpenUnit()
+            if u < 1 - 0.0331 * x * x * x * x || Foundation.log(u) < 0.5 * x * x + d * (1 - v + Foundation.log(v)) {
+                return d * v
+            }
+        }
+    }
+
+    /// A Beta(a, b) draw, as X / (X + Y) of two Gamma draws.
+    public mutating func nextBeta(_ a: Double, _ b: Double) -> Double {
+        let x = nextGamma(shape: a), y = nextGamma(shape: b)
+        return x / (x + y)
+    }
 }

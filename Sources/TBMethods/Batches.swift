@@ -35,7 +35,8 @@ public enum PixelNormalization {
 }
 
 /// One training batch from a `sample` record, its rows in loss order: labeled with a soft
-/// target, labeled without, unlabeled with a soft target, unlabeled without.
+/// target, labeled without, unlabeled with a soft target, unlabeled without, auxiliary.
+/// Samples with a mixup partner are mixed here, input and label target alike.
 public struct TrainingBatch {
     /// [B, 3, T, H, W], normalised.
     public var input: Tensor
@@ -48,6 +49,13 @@ public struct TrainingBatch {
     public var unlabeledSoft: Int
     /// Soft targets of those rows, in row order, [labeledSoft + unlabeledSoft, K].
     public var soft: Tensor?
+    /// Auxiliary rows (OmniSource's web samples) come last, after the unlabeled ones.
+    public var auxiliary: Int
+    public var auxLabels: [Int]
+    /// Label distributions of the labeled (and auxiliary) rows when mixup mixed any of
+    /// them: λ·one-hot(own) + (1 − λ)·one-hot(partner's); nil when labels are one-hot.
+    public var labelTargets: Tensor?
+    public var auxTargets: Tensor?
     public var epoch: Int
 
     /// Reads a `sample` record; `classes` bounds labels and soft-target lengths. `place`
@@ -65,10 +73,12 @@ public struct TrainingBatch {
         let roles = record.header["roles"]?.arrayValue ?? []
         let labelValues = record.header["labels"]?.arrayValue ?? []
         let softValues = record.header["soft"]?.arrayValue
-        guard roles.count == b, labelValues.count == b, softValues.map({ $0.count == b }) ?? true else {
-            throw fail("roles, labels and soft must have one entry per sample (\(b))")
+        let mixValues = record.header["mix"]?.arrayValue
+        guard roles.count == b, labelValues.count == b, softValues.map({ $0.count == b }) ?? true,
+              mixValues.map({ $0.count == b }) ?? true else {
+            throw fail("roles, labels, soft and mix must have one entry per sample (\(b))")
         }
-        var groups: [[Int]] = [[], [], [], []]
+        var groups: [[Int]] = [[], [], [], [], []]
         var rowLabels = [Int?](repeating: nil, count: b), rowSoft = [[Float]?](repeating: nil, count: b)
         for i in 0..<b {
             let label: Int?
@@ -90,14 +100,43 @@ public struct TrainingBatch {
                 }
             }
             rowLabels[i] = label
+            if roles[i].stringValue == "aux" {
+                guard label != nil else { throw fail("sample \(i): an auxiliary sample without a label") }
+                groups[4].append(i)
+                continue
+            }
             let isLabeled = roles[i].stringValue == "labeled" && label != nil
             groups[(isLabeled ? 0 : 2) + (rowSoft[i] != nil ? 0 : 1)].append(i)
+        }
+        // Mixup partners: [j, λ] with a labeled partner j and λ in [0, 1].
+        var mix = [(partner: Int, lambda: Float)?](repeating: nil, count: b)
+        for i in 0..<b {
+            guard let m = mixValues?[i], m != .null else { continue }
+            guard let a = m.arrayValue, a.count == 2, let j = a[0].intValue, (0..<b).contains(j), rowLabels[j] != nil,
+                  rowLabels[i] != nil, let lambda = a[1].doubleValue, (0...1).contains(lambda) else {
+                throw fail("sample \(i): mix \(m.text) is not [labeled sample, λ in 0...1] of a labeled sample")
+            }
+            mix[i] = (j, Float(lambda))
         }
         let order = groups.flatMap { $0 }
         labeled = groups[0].count + groups[1].count
         labeledSoft = groups[0].count
         unlabeledSoft = groups[2].count
         labels = order.prefix(labeled).map { rowLabels[$0]! }
+        auxiliary = groups[4].count
+        auxLabels = groups[4].map { rowLabels[$0]! }
+        func targets(_ rows: [Int]) -> Tensor? {
+            guard rows.contains(where: { mix[$0] != nil }) else { return nil }
+            var t = [Float](repeating: 0, count: rows.count * classes)
+            for (r, i) in rows.enumerated() {
+                let (j, lambda) = mix[i] ?? (i, 1)
+                t[r * classes + rowLabels[i]!] += lambda
+                t[r * classes + rowLabels[j]!] += 1 - lambda
+            }
+            return Tensor(shape: [rows.count, classes], data: t)
+        }
+        labelTargets = targets(groups[0] + groups[1])
+        auxTargets = targets(groups[4])
         let softRows = groups[0] + groups[2]
         soft = softRows.isEmpty ? nil : Tensor(shape: [softRows.count, classes], data: softRows.flatMap { rowSoft[$0]! })
         // Rows in loss order.
@@ -106,6 +145,20 @@ public struct TrainingBatch {
         bytes.reserveCapacity(record.payload.count)
         for i in order { bytes.append(contentsOf: record.payload[i * clipBytes..<(i + 1) * clipBytes]) }
         input = PixelNormalization.clips(bytes, n: b, t: t, h: h, w: w)
+        if mix.contains(where: { $0 != nil }) {
+            // x_i ← λ·x_i + (1 − λ)·x_j from the unmixed inputs; normalisation is affine, so
+            // this is the normalised mix of the pixels.
+            let original = input.data, size = 3 * t * h * w
+            var row = [Int](repeating: 0, count: b)
+            for (r, i) in order.enumerated() { row[i] = r }
+            input.data.withUnsafeMutableBufferPointer { x in
+                for i in 0..<b {
+                    guard let (j, lambda) = mix[i] else { continue }
+                    let to = row[i] * size, from = row[j] * size
+                    for k in 0..<size { x[to + k] = lambda * original[to + k] + (1 - lambda) * original[from + k] }
+                }
+            }
+        }
         epoch = record.header["epoch"]?.intValue ?? 0
     }
 }

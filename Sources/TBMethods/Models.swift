@@ -73,3 +73,53 @@ public func checkInputSize(height: Int, width: Int, for spec: ArchitectureSpec) 
                       + "which needs at least \(spec.spatialStride)")
     }
 }
+
+/// A 3D network started from a 2D checkpoint by I3D inflation (ALGORITHMS.md §3). `arch`,
+/// when given, must be the i3d network of the 2D one's depth and width; otherwise it is
+/// derived from the checkpoint's `arch` (r2d18:w16 → i3d18:w16:STYLE). The metadata it
+/// returns records which 2D tensor became which 3D tensor, for the new checkpoint (tb-info
+/// shows it beside each tensor).
+public func inflate(from file: SafeTensorsFile, style: ArchitectureSpec.InflationStyle, init mode: InflationInit,
+                    arch: String?, classes: Int?) throws -> (model: ResNet, metadata: [String: String], inflated: Int) {
+    guard let text = file.metadata["arch"] else {
+        throw Failure(.dataError, "no 'arch' in the checkpoint's metadata: not a tb checkpoint to inflate", file: file.name)
+    }
+    let spec2D: ArchitectureSpec
+    do { spec2D = try ArchitectureSpec(parsing: text) } catch let f as Failure { throw f.at(file: file.name) }
+    guard spec2D.family == .r2d else {
+        throw Failure(.dataError, "--inflate needs a 2D checkpoint (r2d), this one is \(spec2D)", file: file.name)
+    }
+    var spec = ArchitectureSpec(family: .i3d, depth: spec2D.depth, width: spec2D.width, inflation: style)
+    if let arch {
+        let asked = try ArchitectureSpec(parsing: arch)
+        guard asked.family == .i3d, asked.depth == spec2D.depth, asked.width == spec2D.width else {
+            throw Failure(.usage, "--arch \(asked) cannot be inflated from \(spec2D): give i3d\(spec2D.depth):w\(spec2D.width) "
+                          + "or leave --arch out")
+        }
+        spec.inflation = style
+    }
+    let fileClasses = file.metadata["num_classes"].flatMap { Int($0) }
+    guard let count = classes ?? fileClasses else {
+        throw Failure(.dataError, "the checkpoint does not say how many classes it has; give --classes", file: file.name)
+    }
+    if let fileClasses, fileClasses != count {
+        throw Failure(.dataError, "the 2D checkpoint has \(fileClasses) classes, the 3D network is to have \(count): "
+                      + "inflation copies the classifier", file: file.name)
+    }
+    var state: [String: Tensor] = [:]
+    for e in file.entries where !e.name.hasSuffix("num_batches_tracked") {
+        state[e.name] = Tensor(shape: e.shape, data: try file.floats(e.name))
+    }
+    let (model, steps): (ResNet, [InflationStep])
+    do { (model, steps) = try ResNet.inflating(state, into: spec, classes: count, init: mode) } catch let f as Failure {
+        throw f.at(file: file.name)
+    }
+    let inflated = steps.filter(\.inflated)
+    let map = JSONObject(inflated.map { ($0.name, JSON($0.from)) })
+    let record = JSONObject([("from", .string(file.name)), ("from_arch", .string(spec2D.description)),
+                             ("style", .string(style.rawValue)), ("init", .string(mode.rawValue)),
+                             ("tensors", .object(map))])
+    var metadata = ["inflation": JSON.object(record).text]
+    if let size = file.metadata["input_size"] { metadata["input_size"] = size }
+    return (model, metadata, inflated.count)
+}

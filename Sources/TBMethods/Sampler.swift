@@ -3,13 +3,49 @@
 // pool is a fresh shuffle with fresh clip positions, and every random choice comes from
 // one seeded generator in a fixed order, so a seed gives the same batches.
 
+import Foundation
 import TBCore
 import TBStream
 import TBVideo
 
 /// The role of a pool of videos in a batch.
 public enum Role: String, Sendable {
+    /// Target videos with labels, and without.
     case labeled, unlabeled
+    /// Auxiliary labeled data (OmniSource's web images and videos): labels are the searched
+    /// classes, drawn with their own class resampling, their loss kept apart.
+    case aux
+}
+
+/// Mixup (Zhang et al.): a sample's input and target become λ·own + (1 − λ)·partner's,
+/// λ ~ Beta(α, α) per sample. The record carries partner and λ; tb-train mixes the
+/// float inputs, so the stream itself stays exact.
+public struct MixupOptions: Equatable, Sendable {
+    public var alpha: Double
+    /// Partners from the other source (target ↔ auxiliary) instead of the same one.
+    public var across: Bool
+    public init(alpha: Double, across: Bool = false) {
+        self.alpha = alpha
+        self.across = across
+    }
+}
+
+/// OmniSource's class resampling of auxiliary data: class c is drawn with probability
+/// ∝ min(N_c, cap)^power, then one of its videos in a shuffled pass of that class.
+public struct Resampling: Equatable, Sendable {
+    public var power: Double
+    public var cap: Int?
+    public init(power: Double = 1, cap: Int? = nil) {
+        self.power = power
+        self.cap = cap
+    }
+
+    /// Each class's share of the draws, from its video count.
+    public func weights(counts: [Int]) -> [Double] {
+        let w = counts.map { n in n == 0 ? 0 : Foundation.pow(Double(min(n, cap ?? n)), power) }
+        let total = w.reduce(0, +)
+        return w.map { $0 / total }
+    }
 }
 
 /// What each sample is made of.
@@ -90,8 +126,43 @@ final class Pool {
 
     var count: Int { items.count }
 
+    // Class resampling: each class's items and its own pass over them.
+    private var byClass: [[Int]] = []
+    private var classOrder: [[Int]] = []
+    private var classNext: [Int] = []
+    private var classWeights: [Double] = []
+
+    /// Draws by class from now on: `labelOf(item)` gives each item's class.
+    func resample(_ r: Resampling, labelOf: (Int) -> Int) {
+        let labels = items.indices.map(labelOf)
+        let k = (labels.max() ?? -1) + 1
+        byClass = Array(repeating: [], count: k)
+        for (i, l) in labels.enumerated() { byClass[l].append(i) }
+        classOrder = Array(repeating: [], count: k)
+        classNext = Array(repeating: 0, count: k)
+        classWeights = r.weights(counts: byClass.map(\.count))
+    }
+
+    /// The videos of each class, when resampling (for tests and the log).
+    var classCounts: [Int] { byClass.map(\.count) }
+
     /// The next video of the current pass; a new shuffled pass when one ends.
     func draw<G: RandomNumberGenerator>(using g: inout G) -> (table: Int, video: Int) {
+        if !byClass.isEmpty {
+            var u = g.nextOpenUnit(), c = 0
+            while c < classWeights.count - 1 && (u >= classWeights[c] || classWeights[c] == 0) {
+                u -= classWeights[c]
+                c += 1
+            }
+            while classWeights[c] == 0 { c -= 1 }  // rounding past the last class with videos
+            if classNext[c] >= classOrder[c].count {
+                classOrder[c] = byClass[c]
+                classOrder[c].shuffle(using: &g)
+                classNext[c] = 0
+            }
+            defer { classNext[c] += 1 }
+            return items[classOrder[c][classNext[c]]]
+        }
         if next >= order.count {
             order = Array(0..<items.count)
             order.shuffle(using: &g)
@@ -110,14 +181,22 @@ public final class Sampler {
         public var structure: SampleStructure
         public var augment: AugmentOptions
         public var seed: UInt64
+        /// Auxiliary samples per batch, after the target ones.
+        public var auxPerBatch: Int
+        /// Class resampling of the auxiliary pool (nil: every video equally likely).
+        public var resampling: Resampling?
+        public var mixup: MixupOptions?
 
         public init(labeledPerBatch: Int, unlabeledPerBatch: Int, structure: SampleStructure, augment: AugmentOptions,
-                    seed: UInt64) {
+                    seed: UInt64, auxPerBatch: Int = 0, resampling: Resampling? = nil, mixup: MixupOptions? = nil) {
             self.labeledPerBatch = labeledPerBatch
             self.unlabeledPerBatch = unlabeledPerBatch
             self.structure = structure
             self.augment = augment
             self.seed = seed
+            self.auxPerBatch = auxPerBatch
+            self.resampling = resampling
+            self.mixup = mixup
         }
     }
 
@@ -125,16 +204,19 @@ public final class Sampler {
     public var options: Options
     private let labeled: Pool
     private let unlabeled: Pool
+    private let aux: Pool
     private let targets: Targets
     private var generator: SeededGenerator
     public private(set) var step = 0
 
     /// Fails with `.dataError` when a pool that a batch draws from is empty, a labeled video
     /// has no label, or the videos' frame sizes differ.
-    public init(labeled: [String], unlabeled: [String], targets: Targets = Targets(), options: Options) throws {
+    public init(labeled: [String], unlabeled: [String], aux: [String] = [], targets: Targets = Targets(),
+                options: Options) throws {
         self.options = options
         self.labeled = try Pool(role: .labeled, paths: labeled)
         self.unlabeled = try Pool(role: .unlabeled, paths: unlabeled)
+        self.aux = try Pool(role: .aux, paths: aux)
         self.targets = targets
         generator = SeededGenerator(seed: options.seed)
         if options.labeledPerBatch > 0 && self.labeled.count == 0 {
@@ -143,21 +225,35 @@ public final class Sampler {
         if options.unlabeledPerBatch > 0 && self.unlabeled.count == 0 {
             throw Failure(.dataError, "no unlabeled videos to draw \(options.unlabeledPerBatch) per batch from")
         }
+        if options.auxPerBatch > 0 && self.aux.count == 0 {
+            throw Failure(.dataError, "no auxiliary videos to draw \(options.auxPerBatch) per batch from")
+        }
+        if let m = options.mixup, m.across, options.labeledPerBatch == 0 || options.auxPerBatch == 0 {
+            throw Failure(.usage, "mixup across sources needs labeled target and auxiliary samples in every batch")
+        }
         // Targets for videos no stream has are a mistake (another split, another list).
         var known = Set<String>()
-        for pool in [self.labeled, self.unlabeled] {
+        for pool in [self.labeled, self.unlabeled, self.aux] {
             for (t, v) in pool.items { known.insert(pool.tables[t].videos[v].id) }
         }
         if let (id, place) = targets.places.filter({ !known.contains($0.key) }).min(by: { $0.value.line < $1.value.line }) {
             throw Failure(.dataError, "\"\(id)\" is in no stream", file: place.file, line: place.line)
         }
-        for pool in [self.labeled, self.unlabeled] where pool.role == .labeled {
+        for pool in [self.labeled, self.aux] {
             for (t, v) in pool.items {
                 let video = pool.tables[t].videos[v]
                 if targets.labels[video.id] == nil && video.label == nil {
-                    throw Failure(.dataError, "labeled video \"\(video.id)\" has no label (give --labels)",
-                                  file: pool.tables[t].index.name, record: video.records[0])
+                    throw Failure(.dataError, "\(pool.role == .aux ? "auxiliary" : "labeled") video \"\(video.id)\" has no "
+                                  + "label (give --labels)", file: pool.tables[t].index.name, record: video.records[0])
                 }
+            }
+        }
+        if let r = options.resampling {
+            let pool = self.aux
+            pool.resample(r) { i in
+                let (t, v) = pool.items[i]
+                let video = pool.tables[t].videos[v]
+                return targets.labels[video.id] ?? video.label!
             }
         }
     }
@@ -169,6 +265,9 @@ public final class Sampler {
                                     : max(1, unlabeled.count / max(1, options.unlabeledPerBatch))
     }
 
+    /// Videos per class of the auxiliary pool when it is resampled.
+    public var auxClassCounts: [Int] { aux.classCounts }
+
     /// The next batch as a `sample` record: u8 [B, T, S, S, 3] (one clip per sample) or
     /// [B, V, T, S, S, 3] (pretraining views).
     public func next(epoch: Int) throws -> Record {
@@ -176,24 +275,26 @@ public final class Sampler {
         var payload: [UInt8] = []
         var anySoft = false
         var frameShape: [Int]?
-        for (pool, count) in [(labeled, options.labeledPerBatch), (unlabeled, options.unlabeledPerBatch)] {
+        for (pool, count) in [(labeled, options.labeledPerBatch), (unlabeled, options.unlabeledPerBatch),
+                              (aux, options.auxPerBatch)] {
             for _ in 0..<count {
                 let (t, v) = pool.draw(using: &generator)
                 let table = pool.tables[t]
                 let video = table.videos[v]
                 let shape = video.kind == "frames" ? video.itemShape : Array(video.itemShape.dropFirst())
-                if let f = frameShape, f != shape {
+                // Target videos share one decoding size; web images come as they are.
+                if pool.role != .aux, let f = frameShape, f != shape {
                     throw Failure(.dataError, "video \"\(video.id)\" has \(shape[1])x\(shape[0]) frames, others "
                                   + "\(f[1])x\(f[0]): decode every input at one size", file: table.index.name,
                                   record: video.records[0])
                 }
-                frameShape = shape
+                if pool.role != .aux { frameShape = shape }
                 try appendSample(table: table, video: v, into: &payload)
                 ids.append(.string(video.id))
                 roles.append(.string(pool.role.rawValue))
-                let label = pool.role == .labeled ? (targets.labels[video.id] ?? video.label) : nil
+                let label = pool.role != .unlabeled ? (targets.labels[video.id] ?? video.label) : nil
                 labels.append(label.map { JSON($0) } ?? .null)
-                if let s = targets.soft[video.id] {
+                if pool.role != .aux, let s = targets.soft[video.id] {
                     softs.append(JSON(s))
                     anySoft = true
                 } else {
@@ -216,10 +317,32 @@ public final class Sampler {
         header["roles"] = .array(roles)
         header["labels"] = .array(labels)
         if anySoft { header["soft"] = .array(softs) }
+        if let m = options.mixup { header["mix"] = .array(mixPartners(m)) }
         header["epoch"] = JSON(epoch)
         header["step"] = JSON(step)
         step += 1
         return Record(kind: "sample", dtype: .u8, shape: shape, header: header, payload: payload)
+    }
+
+    /// Each sample's mixup partner and λ, [j, λ], or null for samples that are not mixed
+    /// (unlabeled ones). Rows are in batch order: labeled, unlabeled, auxiliary.
+    private func mixPartners(_ m: MixupOptions) -> [JSON] {
+        let l = options.labeledPerBatch, u = options.unlabeledPerBatch, a = options.auxPerBatch
+        let labeledRows = Array(0..<l), auxRows = Array((l + u)..<(l + u + a))
+        var out = [JSON](repeating: .null, count: l + u + a)
+        for (rows, others) in [(labeledRows, auxRows), (auxRows, labeledRows)] where !rows.isEmpty {
+            let partners: [Int]
+            if m.across {
+                partners = rows.map { _ in others[Int.random(in: 0..<others.count, using: &generator)] }
+            } else {
+                partners = rows.shuffled(using: &generator)
+            }
+            for (i, j) in zip(rows, partners) {
+                let lambda = generator.nextBeta(m.alpha, m.alpha)
+                out[i] = .array([JSON(j), .double((lambda * 1e6).rounded() / 1e6)])
+            }
+        }
+        return out
     }
 
     /// Appends one sample's clips (all views), augmented, to `payload`.
@@ -269,7 +392,7 @@ public final class Sampler {
 extension Sampler {
     /// The shorter side of the first video's frames: the output size when none is given.
     public func shorterSide() throws -> Int {
-        for pool in [labeled, unlabeled] {
+        for pool in [labeled, unlabeled, aux] {
             if let (t, v) = pool.items.first {
                 let video = pool.tables[t].videos[v]
                 let hw = video.kind == "frames" ? video.itemShape.prefix(2) : video.itemShape.dropFirst().prefix(2)

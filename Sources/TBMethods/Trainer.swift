@@ -24,6 +24,8 @@ public struct LossWeights: Sendable {
 /// The parts of one step's loss, unweighted, and the weighted total.
 public struct LossParts: Sendable {
     public var crossEntropy: Double?
+    /// Cross-entropy of the auxiliary (web) samples, summed into the total with weight 1.
+    public var crossEntropyAux: Double?
     public var mseLabeled: Double?
     public var mseUnlabeled: Double?
     public var total: Double
@@ -80,7 +82,7 @@ public final class Trainer {
     /// learn from (no label, no soft target) is refused with `.dataError`.
     @discardableResult
     public func step(_ batch: TrainingBatch) throws -> LossParts {
-        guard batch.labeled > 0 || batch.unlabeledSoft > 0 else {
+        guard batch.labeled > 0 || batch.unlabeledSoft > 0 || batch.auxiliary > 0 else {
             throw Failure(.dataError, "a batch with neither labels nor soft targets: nothing to learn from")
         }
         optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
@@ -89,10 +91,24 @@ public final class Trainer {
         let logits = clipLogits(model, batch.input, tape)
         var terms: [Variable] = []
         var parts = LossParts(total: 0)
+        func crossEntropy(_ rows: Range<Int>, labels: [Int], mixed: Tensor?) -> Variable {
+            let x = tape.slice(logits, axis: 0, rows)
+            guard var t = mixed else { return tape.crossEntropy(x, labels: labels, labelSmoothing: weights.labelSmoothing) }
+            if weights.labelSmoothing > 0 {  // the same smoothing as the hard-label loss
+                let e = weights.labelSmoothing, k = Float(t.shape[1])
+                t = Tensor(shape: t.shape, data: t.data.map { (1 - e) * $0 + e / k })
+            }
+            return tape.softCrossEntropy(x, targets: t)
+        }
         if batch.labeled > 0 {
-            let ce = tape.crossEntropy(tape.slice(logits, axis: 0, 0..<batch.labeled), labels: batch.labels,
-                                       labelSmoothing: weights.labelSmoothing)
+            let ce = crossEntropy(0..<batch.labeled, labels: batch.labels, mixed: batch.labelTargets)
             parts.crossEntropy = Double(ce.value.scalar)
+            terms.append(ce)
+        }
+        if batch.auxiliary > 0 {
+            let first = batch.input.shape[0] - batch.auxiliary
+            let ce = crossEntropy(first..<batch.input.shape[0], labels: batch.auxLabels, mixed: batch.auxTargets)
+            parts.crossEntropyAux = Double(ce.value.scalar)
             terms.append(ce)
         }
         if let soft = batch.soft {

@@ -25,6 +25,28 @@ struct Mix: ParsableCommand {
     @Option(name: .customLong("unlabeled"), help: ArgumentHelp("An unlabeled stream; may be repeated.", valueName: "stream"))
     var unlabeledStreams: [String] = []
 
+    @Option(name: .customLong("aux"), help: ArgumentHelp("An auxiliary labeled stream (web images or videos, "
+                                                          + "labeled by searched class); may be repeated.", valueName: "stream"))
+    var auxStreams: [String] = []
+
+    @Option(help: ArgumentHelp("Target to auxiliary samples per batch, e.g. 2:1 (default 1:1 with --aux).",
+                               valueName: "t:a"))
+    var ratio: String?
+
+    @Option(help: ArgumentHelp("Draw auxiliary class c with probability ∝ N_c^p (1: as the videos come, 0: balanced).",
+                               valueName: "p"))
+    var resamplePower: Double?
+
+    @Option(help: ArgumentHelp("Count at most n videos of an auxiliary class when resampling.", valueName: "n"))
+    var resampleCap: Int?
+
+    @Option(help: ArgumentHelp("Mixup with λ ~ Beta(α, α) for every labeled and auxiliary sample.", valueName: "α"))
+    var mixup: Double?
+
+    @Option(help: ArgumentHelp("Mixup partners: within (the same source) or cross (target with auxiliary).",
+                               valueName: "pairs"))
+    var mixupPairs = "within"
+
     @Option(help: ArgumentHelp("Labels and soft targets by id, as JSON lines (tb-score's output).", valueName: "file"))
     var labels: String?
 
@@ -85,6 +107,19 @@ struct Mix: ParsableCommand {
         return (a, b)
     }
 
+    /// Auxiliary samples per batch: the target samples (labeled and unlabeled) × a / t.
+    func auxPerBatch() throws -> Int {
+        guard !auxStreams.isEmpty else { return 0 }
+        let p = (ratio ?? "1:1").split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard p.count == 2, let t = p[0], let a = p[1], t >= 1, a >= 0 else {
+            throw ValidationError("--ratio must be t:a with t >= 1 and a >= 0, not \(ratio ?? "")")
+        }
+        let (l, u) = try batchSizes()
+        let n = ((l + u) * a + t / 2) / t
+        if a > 0 && n == 0 { throw ValidationError("--ratio \(t):\(a) of a batch of \(l + u) draws no auxiliary sample") }
+        return n
+    }
+
     func scaleRange() throws -> ClosedRange<Double>? {
         guard let scale else { return nil }
         let p = scale.split(separator: ":").map { Double($0) }
@@ -97,10 +132,10 @@ struct Mix: ParsableCommand {
     func validate() throws {
         let (l, u) = try batchSizes()
         guard l + u >= 1 else { throw ValidationError("--batch must draw at least one sample") }
-        if labeledPaths.isEmpty && unlabeledStreams.isEmpty { throw ValidationError("give labeled or unlabeled streams") }
-        if (labeledPaths + unlabeledStreams).filter({ $0 == "-" }).count > 1 {
-            throw ValidationError("standard input can be named once")
+        if labeledPaths.isEmpty && unlabeledStreams.isEmpty && !auxStreams.isEmpty {
+            throw ValidationError("--aux streams join target streams: give labeled (or unlabeled) streams too")
         }
+        if labeledPaths.isEmpty && unlabeledStreams.isEmpty { throw ValidationError("give labeled or unlabeled streams") }
         if epochs != nil && steps != nil { throw ValidationError("give --epochs or --steps, not both") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1") }
         if let s = steps, s < 1 { throw ValidationError("--steps must be at least 1") }
@@ -112,6 +147,21 @@ struct Mix: ParsableCommand {
             throw ValidationError("--augment must be none, basic or strong")
         }
         _ = try scaleRange()
+        if auxStreams.isEmpty && (ratio != nil || resamplePower != nil || resampleCap != nil) {
+            throw ValidationError("--ratio, --resample-power and --resample-cap need --aux streams")
+        }
+        _ = try auxPerBatch()
+        if let p = resamplePower, !(p >= 0 && p.isFinite) { throw ValidationError("--resample-power must be 0 or more") }
+        if let c = resampleCap, c < 1 { throw ValidationError("--resample-cap must be at least 1") }
+        if let a = mixup, !(a > 0 && a.isFinite) { throw ValidationError("--mixup must be a positive α") }
+        if !["within", "cross"].contains(mixupPairs) { throw ValidationError("--mixup-pairs must be within or cross") }
+        if mixupPairs == "cross" && (mixup == nil || auxStreams.isEmpty) {
+            throw ValidationError("--mixup-pairs cross needs --mixup and --aux")
+        }
+        if mixup != nil && pretrain != nil { throw ValidationError("--mixup does not apply to --pretrain samples") }
+        if (labeledPaths + unlabeledStreams + auxStreams).filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("standard input can be named once")
+        }
         if !(1...19).contains(level) { throw ValidationError("--level must be 1 to 19") }
     }
 
@@ -120,17 +170,26 @@ struct Mix: ParsableCommand {
         let (l, u) = try batchSizes()
         // Batches sample at random, epoch after epoch: standard input is copied once to a
         // temporary file and read from there like any other stream.
-        let spool = (labeledPaths + unlabeledStreams).contains("-") ? try SpooledInput() : nil
+        let spool = (labeledPaths + unlabeledStreams + auxStreams).contains("-") ? try SpooledInput() : nil
         let labeledPaths = self.labeledPaths.map { $0 == "-" ? spool!.path : $0 }
         let unlabeledStreams = self.unlabeledStreams.map { $0 == "-" ? spool!.path : $0 }
+        let auxStreams = self.auxStreams.map { $0 == "-" ? spool!.path : $0 }
         let targets = try labels.map { try Targets.load(path: $0) } ?? Targets()
+        if mixup != nil, let id = targets.soft.keys.min() {
+            throw Failure(.usage, "--mixup mixes hard labels, and \(labels ?? "") gives soft targets (\"\(id)\", ...): "
+                          + "mixup is for supervised and joint training")
+        }
+        let resampling = (resamplePower != nil || resampleCap != nil)
+            ? Resampling(power: resamplePower ?? 1, cap: resampleCap) : nil
         let structure: SampleStructure = pretrain.map { .pretraining(shorts: $0, length: len) }
             ?? .clip(ClipShape(length: len, stride: stride))
         // The frame size is known once the streams are indexed: the sampler starts with a
         // placeholder augmentation, set before the first batch.
-        let sampler = try Sampler(labeled: labeledPaths, unlabeled: unlabeledStreams, targets: targets,
+        let sampler = try Sampler(labeled: labeledPaths, unlabeled: unlabeledStreams, aux: auxStreams, targets: targets,
                                   options: .init(labeledPerBatch: l, unlabeledPerBatch: u, structure: structure,
-                                                 augment: AugmentOptions(size: 1), seed: common.seed))
+                                                 augment: AugmentOptions(size: 1), seed: common.seed,
+                                                 auxPerBatch: try auxPerBatch(), resampling: resampling,
+                                                 mixup: mixup.map { MixupOptions(alpha: $0, across: mixupPairs == "cross") }))
         let side = try size ?? sampler.shorterSide()
         let preset = augment ?? (pretrain != nil ? "strong" : "basic")
         var aug: AugmentOptions

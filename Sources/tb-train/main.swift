@@ -34,6 +34,17 @@ struct Train: ParsableCommand {
                                                            valueName: "ckpt"))
     var initFrom: String?
 
+    @Option(help: ArgumentHelp("With --init, inflate its 2D network into a 3D one (I3D): 3x1x1 or 3x3x3.",
+                               valueName: "style"))
+    var inflate: String?
+
+    @Option(help: ArgumentHelp("How --inflate fills the time axis: repeat (W/t on every slice) or centre.",
+                               valueName: "mode"))
+    var inflateInit = "repeat"
+
+    @Flag(help: "Write the initialised (or inflated) model and stop, without reading batches.")
+    var initOnly = false
+
     @Option(help: ArgumentHelp("Continue the run saved in this checkpoint (and its .optim file).", valueName: "ckpt"))
     var resume: String?
 
@@ -88,9 +99,24 @@ struct Train: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if arch == nil && resume == nil { throw ValidationError("give --arch (or --resume a checkpoint)") }
+        if arch == nil && resume == nil && inflate == nil {
+            throw ValidationError("give --arch (or --resume a checkpoint, or --inflate one)")
+        }
         if let c = classes, c < 1 { throw ValidationError("--classes must be at least 1") }
-        if classes == nil && classNames == nil && resume == nil { throw ValidationError("give --classes or --class-names") }
+        if classes == nil && classNames == nil && resume == nil && inflate == nil {
+            throw ValidationError("give --classes or --class-names")
+        }
+        if let inflate {
+            guard ArchitectureSpec.InflationStyle(rawValue: inflate) != nil else {
+                throw ValidationError("--inflate must be 3x1x1 or 3x3x3")
+            }
+            guard initFrom != nil else { throw ValidationError("--inflate needs --init, the 2D checkpoint") }
+        }
+        guard InflationInit(rawValue: inflateInit) != nil else { throw ValidationError("--inflate-init must be repeat or centre") }
+        if initOnly && initFrom == nil { throw ValidationError("--init-only needs --init") }
+        if initOnly && (checkpointEvery != nil || val != nil) {
+            throw ValidationError("--init-only reads no batches: --checkpoint-every and --val do not apply")
+        }
         if !["adam", "adamw", "sgd"].contains(optimizer) { throw ValidationError("--optimizer must be adam, adamw or sgd") }
         if !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
@@ -116,6 +142,7 @@ struct Train: ParsableCommand {
         let model: ResNet
         var startStep = 0
         var resumedSize: Int?
+        var initMetadata: [String: String] = [:]
         if let resume {
             model = try ResNet.load(path: resume)
             let meta = try SafeTensorsFile(path: resume).metadata
@@ -123,6 +150,16 @@ struct Train: ParsableCommand {
             if names == nil, let text = meta["classes"], let list = try? JSON.parse(text).arrayValue {
                 names = list.compactMap(\.stringValue)
             }
+        } else if let inflate, let initFrom,
+                  let style = ArchitectureSpec.InflationStyle(rawValue: inflate), let mode = InflationInit(rawValue: inflateInit) {
+            let (m, meta, count) = try TBMethods.inflate(from: try SafeTensorsFile(path: initFrom), style: style, init: mode,
+                                                         arch: arch, classes: classes ?? names?.count)
+            model = m
+            initMetadata = meta
+            common.note("tb-train", "inflated \(initFrom) into \(m.spec) (\(mode.rawValue)): \(count) kernels gained a time axis, "
+                        + "\(m.namedTensors.count - count) tensors copied")
+            try log?.write("init", JSONObject([("file", .string(initFrom)), ("inflated", JSON(count)),
+                                               ("copied", JSON(m.namedTensors.count - count))]))
         } else {
             let spec = try ArchitectureSpec(parsing: arch ?? "")
             let count = classes ?? names?.count ?? 0
@@ -175,13 +212,21 @@ struct Train: ParsableCommand {
         var seen = 0
         let started = Date()
         func metadata(_ extra: [String: String] = [:]) -> [String: String] {
-            var m = extra
+            var m = initMetadata.merging(extra) { _, new in new }
             m["program"] = "tb-train"
             m["arguments"] = CommandLine.arguments.dropFirst().joined(separator: " ")
             m["steps"] = String(opt.stepCount)
             // tb-score sizes its inputs as training saw them.
-            if let trainSize { m["input_size"] = String(trainSize) }
+            if let size = trainSize ?? resumedSize ?? initMetadata["input_size"].flatMap({ Int($0) }) {
+                m["input_size"] = String(size)
+            }
             return m
+        }
+        if initOnly {
+            let out = try Output(path: output)
+            try model.save(classNames: names, metadata: metadata(), to: out.file)
+            try out.commit()
+            return
         }
         func save(_ path: String, extra: [String: String] = [:], optimizerState: Bool) throws {
             try checkFinite(model.parameters, step: opt.stepCount)
@@ -230,6 +275,7 @@ struct Train: ParsableCommand {
             var fields = JSONObject([("step", JSON(opt.stepCount)), ("epoch", JSON(batch.epoch)), ("loss", .double(parts.total)),
                                      ("lr", .double(Double(rate)))])
             if let v = parts.crossEntropy { fields["ce"] = .double(v) }
+            if let v = parts.crossEntropyAux { fields["ce_aux"] = .double(v) }
             if let v = parts.mseLabeled { fields["mse_labeled"] = .double(v) }
             if let v = parts.mseUnlabeled { fields["mse_unlabeled"] = .double(v) }
             fields["clips_per_s"] = .double((Double(seen) / max(Date().timeIntervalSince(started), 1e-9) * 10).rounded() / 10)

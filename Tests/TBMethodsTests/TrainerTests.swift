@@ -75,6 +75,34 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try trainer.step(nothing))
     }
 
+    /// Joint training: the target and auxiliary cross-entropies are kept apart and summed;
+    /// a mixed row's loss is the cross-entropy against its mixed label distribution.
+    func testJointLossSumsTheSourcesAndMixedTargets() throws {
+        let model = ResNet(spec: try ArchitectureSpec(parsing: "r3d10:w4"), classes: 2, seed: 1)
+        var r = sample(["aux", "labeled", "aux"], labels: [1, 0, 1])
+        r.header["mix"] = .array([.null, .array([JSON(2), .double(0.25)]), .null])
+        let b = try TrainingBatch(record: r, classes: 2, place: ("s", 0))
+        XCTAssertEqual(b.labeled, 1)
+        XCTAssertEqual(b.auxiliary, 2)
+        XCTAssertEqual(b.auxLabels, [1, 1])
+        XCTAssertEqual(b.labelTargets?.data, [0.25, 0.75])  // 0.25·onehot(0) + 0.75·onehot(1)
+        XCTAssertNil(b.auxTargets)
+        let tape = Tape(recording: false, training: true)
+        let logits = clipLogits(model, b.input, tape).value
+        func logSoftmax(_ row: Int) -> [Double] {
+            let x = [Double(logits.data[2 * row]), Double(logits.data[2 * row + 1])]
+            let m = x.max()!, z = log(x.map { exp($0 - m) }.reduce(0, +)) + m
+            return x.map { $0 - z }
+        }
+        let ce = -0.25 * logSoftmax(0)[0] - 0.75 * logSoftmax(0)[1], ceAux = (-logSoftmax(1)[1] - logSoftmax(2)[1]) / 2
+        let trainer = Trainer(model: model, optimizer: try Adam(parameters: model.parameters, learningRate: 1e-3),
+                              schedule: ConstantSchedule(1e-3))
+        let parts = try trainer.step(b)
+        XCTAssertEqual(parts.crossEntropy ?? 0, ce, accuracy: 1e-4)
+        XCTAssertEqual(parts.crossEntropyAux ?? 0, ceAux, accuracy: 1e-4)
+        XCTAssertEqual(parts.total, ce + ceAux, accuracy: 1e-4)
+    }
+
     func testATinyNetworkLearnsBrightFromDark() throws {
         let model = ResNet(spec: try ArchitectureSpec(parsing: "r3d10:w4"), classes: 2, seed: 3)
         let trainer = Trainer(model: model, optimizer: try Adam(parameters: model.parameters, learningRate: 3e-3),
