@@ -43,7 +43,8 @@ struct Score: ParsableCommand {
     @Option(help: ArgumentHelp("Centre crop as a fraction of the shorter side.", valueName: "f"))
     var crop: Double = 1
 
-    @Option(help: ArgumentHelp("Mark keep: true when the confidence is at least this.", valueName: "p"))
+    @Option(name: [.customLong("threshold"), .customLong("min-conf")],
+            help: ArgumentHelp("Mark keep: true when the confidence is at least this.", valueName: "p"))
     var threshold: Double?
 
     @Flag(help: "Mark keep: true only when the prediction equals the video's own (searched) label.")
