@@ -116,9 +116,11 @@ struct Train: ParsableCommand {
         let model: ResNet
         var startStep = 0
         var resumedSize: Int?
+        var resumed: [String: String] = [:]
         if let resume {
             model = try ResNet.load(path: resume)
             let meta = try SafeTensorsFile(path: resume).metadata
+            resumed = meta
             resumedSize = meta["input_size"].flatMap { Int($0) }
             if names == nil, let text = meta["classes"], let list = try? JSON.parse(text).arrayValue {
                 names = list.compactMap(\.stringValue)
@@ -149,7 +151,8 @@ struct Train: ParsableCommand {
         let opt = try makeOptimizer(optimizer, parameters: model.parameters, learningRate: lr, momentum: momentum,
                                     weightDecay: weightDecay)
         if let resume {
-            try opt.restoreState(from: try SafeTensorsFile(path: resume + ".optim"))
+            try TrainingState.restore(opt, checkpoint: resume, steps: resumed["steps"].flatMap { Int($0) },
+                                      parameters: model.parameters)
             startStep = opt.stepCount
         }
         let schedule = try makeSchedule(rate: lr, warmup: warmup, cosineSteps: cosineSteps)
@@ -159,15 +162,11 @@ struct Train: ParsableCommand {
                               maxGradientNorm: clipGrad)
 
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
+        // SIGTERM and SIGINT stop the run after the current step, saved (see Interruption).
+        if let output, output != "-" { Interruption.deferSignals() }
         // A resumed run skips the batches its checkpoint has seen: rerunning the same tb-mix
         // command with the same seed then feeds it exactly the batches that come next.
-        for skipped in 0..<startStep {
-            guard try reader.nextHeader() != nil else {
-                throw Failure(.dataError, "the input ends after \(skipped) batches; the checkpoint has trained \(startStep)",
-                              file: reader.currentName)
-            }
-            try reader.skipPayload()
-        }
+        _ = try Interruption.skip(startStep, of: reader)
         let progress = common.makeProgress("tb-train", unit: "batches")
         var lastEpoch: Int?
         var bestAccuracy = -1.0
@@ -177,21 +176,22 @@ struct Train: ParsableCommand {
         func metadata(_ extra: [String: String] = [:]) -> [String: String] {
             var m = extra
             m["program"] = "tb-train"
-            m["arguments"] = CommandLine.arguments.dropFirst().joined(separator: " ")
+            // A resumed run keeps the first one's, so it ends byte for byte as an uninterrupted one.
+            m["arguments"] = resumed["arguments"] ?? CommandLine.arguments.dropFirst().joined(separator: " ")
             m["steps"] = String(opt.stepCount)
             // tb-score sizes its inputs as training saw them.
-            if let trainSize { m["input_size"] = String(trainSize) }
+            if let size = trainSize ?? resumedSize { m["input_size"] = String(size) }
             return m
         }
         func save(_ path: String, extra: [String: String] = [:], optimizerState: Bool) throws {
             try checkFinite(model.parameters, step: opt.stepCount)
-            let out = try Output(path: path)
-            try model.save(classNames: names, metadata: metadata(extra), to: out.file)
-            try out.commit()
+            let write: (ByteSink) throws -> Void = { try model.save(classNames: names, metadata: metadata(extra), to: $0) }
             if optimizerState {
-                let o = try Output(path: path + ".optim")
-                try opt.saveState(to: o.file)
-                try o.commit()
+                try TrainingState.save(path, optimizer: opt, parameters: model.parameters, writeModel: write)
+            } else {
+                let out = try Output(path: path)
+                try write(out.file)
+                try out.commit()
             }
         }
         func evaluate(epoch: Int) throws {
@@ -205,7 +205,7 @@ struct Train: ParsableCommand {
             }
         }
 
-        while let record = try reader.next() {
+        while let record = try Interruption.nextRecord(from: reader) {
             let batch = try TrainingBatch(record: record, classes: classCount,
                                           place: (reader.currentName, reader.currentRecord))
             if trainSize == nil {
@@ -240,6 +240,10 @@ struct Train: ParsableCommand {
             }
         }
         progress.finish()
+        if let signal = Interruption.requested, let output {
+            try save(output, optimizerState: true)
+            Interruption.end(tool: "tb-train", signal: signal, step: opt.stepCount, saved: output)
+        }
         guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
         if let last = lastEpoch { try evaluate(epoch: last) }
         if let output, output != "-" {
