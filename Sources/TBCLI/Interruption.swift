@@ -21,7 +21,7 @@ public enum Interruption {
     /// the flag the first time. Call once, before the training loop.
     public static func deferSignals() {
         _ = pending.load(ordering: .relaxed)  // initialise the global outside the handler
-        for s in [SIGINT, SIGTERM] {
+        for s in [SIGINT, SIGTERM] where !TemporaryFiles.isIgnored(s) {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
                 if Interruption.pending.compareExchange(expected: 0, desired: sig, ordering: .sequentiallyConsistent).exchanged {

@@ -20,9 +20,17 @@ enum TemporaryFiles {
             table.initialize(repeating: nil, count: capacity)
             initialized = true
         }
-        for s in [SIGINT, SIGTERM, SIGHUP] {
+        for s in [SIGINT, SIGTERM, SIGHUP] where !isIgnored(s) {
             signal(s) { sig in TemporaryFiles.removeAllAndDie(sig) }
         }
+    }
+
+    /// Whether the signal was ignored when the program started (`nohup`, a background job of
+    /// a script): it stays ignored, as the parent asked.
+    static func isIgnored(_ s: Int32) -> Bool {
+        var current = sigaction()
+        sigaction(s, nil, &current)
+        return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == 1  // SIG_IGN
     }
 
     /// The signal handler's work: unlink every temporary, then die by the signal with its
