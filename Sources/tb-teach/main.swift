@@ -137,13 +137,9 @@ struct Teach: ParsableCommand {
         }
         func save(_ path: String?, optimizerState: Bool) throws {
             try checkFinite(params, step: opt.stepCount)
-            let write: (ByteSink) throws -> Void = { try trainer.save(metadata: metadata(), to: $0) }
-            if let path, optimizerState {
-                return try TrainingState.save(path, optimizer: opt, parameters: params, writeModel: write)
+            try TrainingState.save(path, optimizer: optimizerState ? opt : nil, parameters: params) {
+                try trainer.save(metadata: metadata(), to: $0)
             }
-            let out = try Output(path: path)
-            try write(out.file)
-            try out.commit()
         }
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
         if let output, output != "-" { Interruption.deferSignals() }

@@ -185,13 +185,8 @@ struct Train: ParsableCommand {
         }
         func save(_ path: String, extra: [String: String] = [:], optimizerState: Bool) throws {
             try checkFinite(model.parameters, step: opt.stepCount)
-            let write: (ByteSink) throws -> Void = { try model.save(classNames: names, metadata: metadata(extra), to: $0) }
-            if optimizerState {
-                try TrainingState.save(path, optimizer: opt, parameters: model.parameters, writeModel: write)
-            } else {
-                let out = try Output(path: path)
-                try write(out.file)
-                try out.commit()
+            try TrainingState.save(path, optimizer: optimizerState ? opt : nil, parameters: model.parameters) {
+                try model.save(classNames: names, metadata: metadata(extra), to: $0)
             }
         }
         func evaluate(epoch: Int) throws {
@@ -246,14 +241,7 @@ struct Train: ParsableCommand {
         }
         guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
         if let last = lastEpoch { try evaluate(epoch: last) }
-        if let output, output != "-" {
-            try save(output, optimizerState: checkpointEvery != nil)
-        } else {
-            try checkFinite(model.parameters, step: opt.stepCount)
-            let out = try Output(path: nil)
-            try model.save(classNames: names, metadata: metadata(), to: out.file)
-            try out.commit()
-        }
+        try save(output ?? "-", optimizerState: checkpointEvery != nil)
     }
 }
 
