@@ -41,8 +41,6 @@ public enum Interruption {
         return s == 0 ? nil : s
     }
 
-    /// For tests: forget a received signal.
-    static func reset() { pending.store(0, ordering: .sequentiallyConsistent) }
 
     /// The next record of a training input; nil at its end, or once a signal asked the run to
     /// stop. After a signal the input may end early or mid-record (tb-mix in the same pipeline
@@ -59,6 +57,7 @@ public enum Interruption {
 
     /// Skips `count` records of a resumed run's input, those its checkpoint has trained on.
     /// Returns false when a signal came first; throws when the input ends before.
+    @discardableResult
     public static func skip(_ count: Int, of reader: StreamReader) throws -> Bool {
         do {
             for skipped in 0..<count {

@@ -106,6 +106,9 @@ struct Teach: ParsableCommand {
             let file = try SafeTensorsFile(path: resume)
             (model, head) = try ContrastiveTrainer.loadTeacher(file)
             resumed = file.metadata
+            if let t = resumed["temperature"], t != String(temperature) {
+                throw Failure(.usage, "\(resume) was trained with --temperature \(t): give the same to continue it")
+            }
             if let arch, try ArchitectureSpec(parsing: arch) != model.spec {
                 throw Failure(.usage, "--arch \(arch), but \(resume) is a \(model.spec)")
             }
@@ -143,7 +146,7 @@ struct Teach: ParsableCommand {
         }
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
         if let output, output != "-" { Interruption.deferSignals() }
-        _ = try Interruption.skip(startStep, of: reader)
+        try Interruption.skip(startStep, of: reader)
         let started = Date()
         var seen = 0
         while let record = try Interruption.nextRecord(from: reader) {

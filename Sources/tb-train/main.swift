@@ -166,7 +166,7 @@ struct Train: ParsableCommand {
         if let output, output != "-" { Interruption.deferSignals() }
         // A resumed run skips the batches its checkpoint has seen: rerunning the same tb-mix
         // command with the same seed then feeds it exactly the batches that come next.
-        _ = try Interruption.skip(startStep, of: reader)
+        try Interruption.skip(startStep, of: reader)
         let progress = common.makeProgress("tb-train", unit: "batches")
         var lastEpoch: Int?
         var bestAccuracy = -1.0
