@@ -20,15 +20,37 @@ enum TemporaryFiles {
             table.initialize(repeating: nil, count: capacity)
             initialized = true
         }
-        for s in [SIGINT, SIGTERM, SIGHUP] {
-            signal(s) { sig in
-                for i in 0..<TemporaryFiles.capacity {
-                    if let p = TemporaryFiles.table[i] { unlink(p) }
-                }
-                signal(sig, SIG_DFL)
-                raise(sig)
+        for s in [SIGINT, SIGTERM, SIGHUP] where !isIgnored(s) {
+            signal(s) { sig in TemporaryFiles.removeAllAndDie(sig) }
+        }
+    }
+
+    /// Whether the signal was ignored when the program started (`nohup`, a background job of
+    /// a script): it stays ignored, as the parent asked.
+    static func isIgnored(_ s: Int32) -> Bool {
+        var current = sigaction()
+        sigaction(s, nil, &current)
+        return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == 1  // SIG_IGN
+    }
+
+    /// The signal handler's work: unlink every temporary, then die by the signal with its
+    /// default action, so that a shell sees 128 + N (130 for SIGINT, 143 for SIGTERM) and a
+    /// script running the program stops as it would for any interrupted command.
+    /// Async-signal-safe: unlink, signal, pthread_sigmask, raise and _exit only.
+    static func removeAllAndDie(_ sig: Int32) -> Never {
+        if initialized {
+            for i in 0..<capacity {
+                if let p = table[i] { unlink(p) }
             }
         }
+        signal(sig, SIG_DFL)
+        // A handler runs with its signal blocked: unblock it so that raise kills now.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, sig)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(sig)
+        _exit(128 + sig)
     }
 
     static func add(_ path: String) {

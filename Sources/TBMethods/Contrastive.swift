@@ -251,10 +251,7 @@ public final class ContrastiveTrainer {
         for (name, t) in model.namedTensors + head.namedTensors where !name.hasPrefix("fc.") {
             tensors.append(SafeTensor(name: name, shape: t.shape, floats: t.data))
         }
-        for bn in model.batchNorms + [head.norm] {
-            let name = String(bn.runningMean.name.dropLast("running_mean".count)) + "num_batches_tracked"
-            tensors.append(SafeTensor(name: name, shape: [], int64s: [bn.batchesTracked]))
-        }
+        tensors += (model.batchNorms + [head.norm]).map(\.batchesTrackedTensor)
         var metadata = extra
         metadata["format"] = "pt"
         metadata["arch"] = model.spec.description

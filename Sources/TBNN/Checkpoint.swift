@@ -25,11 +25,8 @@ extension ResNet {
     /// Writes the model as safetensors; `metadata` adds provenance to `arch` and `classes`.
     public func save(classNames: [String]? = nil, metadata extra: [String: String] = [:], to sink: ByteSink) throws {
         var tensors = namedTensors.map { SafeTensor(name: $0.name, shape: $0.tensor.shape, floats: $0.tensor.data) }
-        for bn in batchNorms {
-            // PyTorch's strict load_state_dict wants num_batches_tracked too.
-            let name = String(bn.runningMean.name.dropLast("running_mean".count)) + "num_batches_tracked"
-            tensors.append(SafeTensor(name: name, shape: [], int64s: [bn.batchesTracked]))
-        }
+        // PyTorch's strict load_state_dict wants num_batches_tracked too.
+        tensors += batchNorms.map(\.batchesTrackedTensor)
         var metadata = extra
         metadata["format"] = "pt"
         metadata["arch"] = spec.description
@@ -75,6 +72,7 @@ extension ResNet {
         }
         for p in parameters { try fill(p.name, p.shape) { p.value = $0 } }
         for b in buffers { try fill(b.name, b.value.shape) { b.value = $0 } }
+        try restoreBatchCounts(batchNorms, from: file)
         let known = Set(namedTensors.map(\.name))
         report.unexpected = file.names.filter { !known.contains($0) && !$0.hasSuffix("num_batches_tracked") }
         if strict, let name = report.missing.first {
@@ -84,5 +82,27 @@ extension ResNet {
             throw Failure(.dataError, "the model has no such tensor (\(report.unexpected.count) unexpected)", file: file.name, tensor: name)
         }
         return report
+    }
+}
+
+extension BatchNorm {
+    /// `num_batches_tracked` as a checkpoint holds it: an I64 scalar beside the running statistics.
+    public var batchesTrackedTensor: SafeTensor {
+        SafeTensor(name: String(runningMean.name.dropLast("running_mean".count)) + "num_batches_tracked",
+                   shape: [], int64s: [batchesTracked])
+    }
+}
+
+/// Takes each batch norm's `num_batches_tracked` from the file where it has one, so that a
+/// resumed run saves the same counts as an uninterrupted one.
+public func restoreBatchCounts(_ batchNorms: [BatchNorm], from file: SafeTensorsFile) throws {
+    let names = Set(file.names)
+    for bn in batchNorms {
+        let name = bn.batchesTrackedTensor.name
+        guard names.contains(name) else { continue }
+        guard let v = try file.tensor(name).integers().first, v >= 0 else {
+            throw Failure(.dataError, "num_batches_tracked is not a count", file: file.name, tensor: name)
+        }
+        bn.batchesTracked = v
     }
 }

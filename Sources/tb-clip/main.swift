@@ -56,6 +56,10 @@ struct Clip: ParsableCommand {
                                valueName: "pad|skip"))
     var short = "pad"
 
+    @Option(help: ArgumentHelp("Take every N-th video from the I-th (0-based); default from Slurm's array variables "
+                               + "when reading files.", valueName: "I/N"))
+    var shard: Shard?
+
     @Option(help: ArgumentHelp("zstd compression level of the output stream (1-19).", valueName: "n"))
     var level: Int32 = StreamWriter.defaultLevel
 
@@ -119,7 +123,9 @@ struct Clip: ParsableCommand {
         let writer = try StreamWriter(sink: out.file, level: level, workers: common.threadCount)
         let log = try common.openLog(tool: "tb-clip")
         let progress = common.makeProgress("tb-clip", unit: "records")
+        var videos = VideoShardFilter(Shard.chosen(shard, streams: streams))
         while let record = try reader.next() {
+            guard videos.keeps(record) else { continue }
             try maker.add(record, place: (reader.currentName, reader.currentRecord)) { try writer.write($0) }
             progress.advance()
         }

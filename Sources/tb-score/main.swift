@@ -57,6 +57,10 @@ struct Score: ParsableCommand {
                                                                        valueName: "file"))
     var output: String?
 
+    @Option(help: ArgumentHelp("Take every N-th video from the I-th (0-based); default from Slurm's array variables "
+                               + "when reading files.", valueName: "I/N"))
+    var shard: Shard?
+
     @OptionGroup var common: CommonOptions
 
     var checkpoints: [String] { files.filter { $0.hasSuffix(".safetensors") } }
@@ -162,8 +166,16 @@ struct Score: ParsableCommand {
         }
 
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
+        var videos = VideoShardFilter(Shard.chosen(shard, streams: streams))
+        if tstr && !rawTss, let s = videos.shard {
+            // The rescaling is over every video: a shard's would differ from the whole run's.
+            throw Failure(.usage, "--tstr rescales the temporal similarity over all videos, so it cannot run as shard "
+                          + "\(s.index)/\(s.count)" + (shard == nil ? " (from SLURM_ARRAY_TASK_ID)" : "")
+                          + ": add --raw-tss, or score with --shard 0/1")
+        }
         let maker = ClipMaker(mode: .evenly(ClipShape(length: len), count: clips))
         while let record = try reader.next() {
+            guard videos.keeps(record) else { continue }
             let place = (reader.currentName, reader.currentRecord)
             if record.kind == "frames" {
                 try maker.add(record, place: place) { try handle($0, place: place) }

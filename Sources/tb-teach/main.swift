@@ -23,7 +23,10 @@ struct Teach: ParsableCommand {
 
     @Option(help: ArgumentHelp("Architecture; its last map must keep S time steps (e.g. r3d10:w8:dilated).",
                                valueName: "spec"))
-    var arch: String
+    var arch: String?
+
+    @Option(help: ArgumentHelp("Continue the run saved in this teacher (and its .optim file).", valueName: "ckpt"))
+    var resume: String?
 
     @Option(help: ArgumentHelp("invariant, distinctive or tclr.", valueName: "name"))
     var objective: String?
@@ -57,13 +60,13 @@ struct Teach: ParsableCommand {
                                                                        valueName: "file"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Also save the teacher every n steps; needs -o.", valueName: "n"))
+    @Option(help: ArgumentHelp("Also save the teacher (and optimizer state) every n steps; needs -o.", valueName: "n"))
     var checkpointEvery: Int?
 
     @OptionGroup var common: CommonOptions
 
-    func lossWeights() throws -> ContrastiveWeights {
-        if let weights {
+    func lossWeights(resumed: String? = nil) throws -> ContrastiveWeights {
+        if let weights = weights ?? (objective == nil ? resumed : nil) {
             let w = weights.split(separator: ",").map { Float($0) }
             guard w.count == 3, let a = w[0], let b = w[1], let c = w[2], a >= 0, b >= 0, c >= 0, a + b + c > 0 else {
                 throw ValidationError("--weights must be three non-negative numbers a,b,c, not all 0")
@@ -78,8 +81,9 @@ struct Teach: ParsableCommand {
 
     func validate() throws {
         if objective != nil && weights != nil { throw ValidationError("give --objective or --weights, not both") }
-        if objective == nil && weights == nil { throw ValidationError("give --objective or --weights") }
-        _ = try lossWeights()
+        if objective == nil && weights == nil && resume == nil { throw ValidationError("give --objective or --weights") }
+        if arch == nil && resume == nil { throw ValidationError("give --arch (or --resume a teacher)") }
+        if objective != nil || weights != nil { _ = try lossWeights() }
         if !(temperature > 0) { throw ValidationError("--temperature must be positive") }
         if headDim < 1 { throw ValidationError("--head-dim must be at least 1") }
         if !["adam", "adamw", "sgd"].contains(optimizer) { throw ValidationError("--optimizer must be adam, adamw or sgd") }
@@ -94,33 +98,58 @@ struct Teach: ParsableCommand {
 
     func run() throws {
         common.apply()
-        let spec = try ArchitectureSpec(parsing: arch)
-        guard spec.is3D else { throw Failure(.usage, "--arch \(arch): the teachers are 3D networks") }
-        let w = try lossWeights()
-        let model = ResNet(spec: spec, classes: 1, seed: common.seed)
-        let head = ProjectionHead(in: spec.width * 8, out: headDim, seed: common.seed &+ 1)
+        // The only randomness is the initial weights (backbone: seed, head: seed + 1); a
+        // resumed run takes them, the batch-norm statistics and counts from the checkpoint.
+        let model: ResNet, head: ProjectionHead
+        var resumed: [String: String] = [:]
+        if let resume {
+            let file = try SafeTensorsFile(path: resume)
+            (model, head) = try ContrastiveTrainer.loadTeacher(file)
+            resumed = file.metadata
+            if let t = resumed["temperature"], t != String(temperature) {
+                throw Failure(.usage, "\(resume) was trained with --temperature \(t): give the same to continue it")
+            }
+            if let arch, try ArchitectureSpec(parsing: arch) != model.spec {
+                throw Failure(.usage, "--arch \(arch), but \(resume) is a \(model.spec)")
+            }
+        } else {
+            let spec = try ArchitectureSpec(parsing: arch ?? "")
+            model = ResNet(spec: spec, classes: 1, seed: common.seed)
+            head = ProjectionHead(in: spec.width * 8, out: headDim, seed: common.seed &+ 1)
+        }
+        let spec = model.spec
+        guard spec.is3D else { throw Failure(.usage, "--arch \(spec): the teachers are 3D networks") }
+        let w = try lossWeights(resumed: resumed["weights"])
         let params = ContrastiveTrainer.parameters(model, head)
         let opt = try makeOptimizer(optimizer, parameters: params, learningRate: lr, weightDecay: weightDecay)
+        if let resume {
+            try TrainingState.restore(opt, checkpoint: resume, steps: resumed["steps"].flatMap { Int($0) }, parameters: params)
+        }
+        let startStep = opt.stepCount
         let trainer = ContrastiveTrainer(model: model, head: head, optimizer: opt,
                                          schedule: try makeSchedule(rate: lr, warmup: warmup, cosineSteps: cosineSteps),
                                          weights: w, temperature: temperature)
         let log = try common.openLog(tool: "tb-teach")
         let progress = common.makeProgress("tb-teach", unit: "batches")
         func metadata() -> [String: String] {
-            ["program": "tb-teach", "arguments": CommandLine.arguments.dropFirst().joined(separator: " "),
-             "objective": objective ?? "custom", "weights": "\(w.instance),\(w.localLocal),\(w.globalLocal)",
+            // A resumed run keeps the first one's arguments and objective, so it ends byte for byte as an uninterrupted one.
+            ["program": "tb-teach",
+             "arguments": resumed["arguments"] ?? CommandLine.arguments.dropFirst().joined(separator: " "),
+             "objective": resumed["objective"] ?? objective ?? "custom", "weights": "\(w.instance),\(w.localLocal),\(w.globalLocal)",
              "temperature": String(temperature), "steps": String(opt.stepCount)]
         }
-        func save(_ path: String?) throws {
+        func save(_ path: String?, optimizerState: Bool) throws {
             try checkFinite(params, step: opt.stepCount)
-            let out = try Output(path: path)
-            try trainer.save(metadata: metadata(), to: out.file)
-            try out.commit()
+            try TrainingState.save(path, optimizer: optimizerState ? opt : nil, parameters: params) {
+                try trainer.save(metadata: metadata(), to: $0)
+            }
         }
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
+        if let output, output != "-" { Interruption.deferSignals() }
+        try Interruption.skip(startStep, of: reader)
         let started = Date()
         var seen = 0
-        while let record = try reader.next() {
+        while let record = try Interruption.nextRecord(from: reader) {
             let place = (reader.currentName, reader.currentRecord)
             let batch = try PretrainingBatch(record: record, place: place)
             let rate = trainer.schedule.rate(at: opt.stepCount)
@@ -134,11 +163,15 @@ struct Teach: ParsableCommand {
             fields["videos_per_s"] = .double((Double(seen) / max(Date().timeIntervalSince(started), 1e-9) * 10).rounded() / 10)
             try log?.write("step", fields)
             progress.advance()
-            if let n = checkpointEvery, opt.stepCount % n == 0 { try save(output) }
+            if let n = checkpointEvery, opt.stepCount % n == 0 { try save(output, optimizerState: true) }
         }
         progress.finish()
-        guard opt.stepCount > 0 else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
-        try save(output)
+        if let signal = Interruption.requested, let output {
+            try save(output, optimizerState: true)
+            Interruption.end(tool: "tb-teach", signal: signal, step: opt.stepCount, saved: output)
+        }
+        guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
+        try save(output, optimizerState: checkpointEvery != nil)
     }
 }
 

@@ -143,10 +143,13 @@ struct Train: ParsableCommand {
         var startStep = 0
         var resumedSize: Int?
         var initMetadata: [String: String] = [:]
+        var resumed: [String: String] = [:]
         if let resume {
             model = try ResNet.load(path: resume)
             let meta = try SafeTensorsFile(path: resume).metadata
+            resumed = meta
             resumedSize = meta["input_size"].flatMap { Int($0) }
+            if let inflation = meta["inflation"] { initMetadata["inflation"] = inflation }  // provenance carries on
             if names == nil, let text = meta["classes"], let list = try? JSON.parse(text).arrayValue {
                 names = list.compactMap(\.stringValue)
             }
@@ -186,7 +189,8 @@ struct Train: ParsableCommand {
         let opt = try makeOptimizer(optimizer, parameters: model.parameters, learningRate: lr, momentum: momentum,
                                     weightDecay: weightDecay)
         if let resume {
-            try opt.restoreState(from: try SafeTensorsFile(path: resume + ".optim"))
+            try TrainingState.restore(opt, checkpoint: resume, steps: resumed["steps"].flatMap { Int($0) },
+                                      parameters: model.parameters)
             startStep = opt.stepCount
         }
         let schedule = try makeSchedule(rate: lr, warmup: warmup, cosineSteps: cosineSteps)
@@ -196,15 +200,11 @@ struct Train: ParsableCommand {
                               maxGradientNorm: clipGrad)
 
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
+        // SIGTERM and SIGINT stop the run after the current step, saved (see Interruption).
+        if let output, output != "-" { Interruption.deferSignals() }
         // A resumed run skips the batches its checkpoint has seen: rerunning the same tb-mix
         // command with the same seed then feeds it exactly the batches that come next.
-        for skipped in 0..<startStep {
-            guard try reader.nextHeader() != nil else {
-                throw Failure(.dataError, "the input ends after \(skipped) batches; the checkpoint has trained \(startStep)",
-                              file: reader.currentName)
-            }
-            try reader.skipPayload()
-        }
+        try Interruption.skip(startStep, of: reader)
         let progress = common.makeProgress("tb-train", unit: "batches")
         var lastEpoch: Int?
         var bestAccuracy = -1.0
@@ -214,7 +214,8 @@ struct Train: ParsableCommand {
         func metadata(_ extra: [String: String] = [:]) -> [String: String] {
             var m = initMetadata.merging(extra) { _, new in new }
             m["program"] = "tb-train"
-            m["arguments"] = CommandLine.arguments.dropFirst().joined(separator: " ")
+            // A resumed run keeps the first one's, so it ends byte for byte as an uninterrupted one.
+            m["arguments"] = resumed["arguments"] ?? CommandLine.arguments.dropFirst().joined(separator: " ")
             m["steps"] = String(opt.stepCount)
             // tb-score sizes its inputs as training saw them.
             if let size = trainSize ?? resumedSize ?? initMetadata["input_size"].flatMap({ Int($0) }) {
@@ -230,13 +231,8 @@ struct Train: ParsableCommand {
         }
         func save(_ path: String, extra: [String: String] = [:], optimizerState: Bool) throws {
             try checkFinite(model.parameters, step: opt.stepCount)
-            let out = try Output(path: path)
-            try model.save(classNames: names, metadata: metadata(extra), to: out.file)
-            try out.commit()
-            if optimizerState {
-                let o = try Output(path: path + ".optim")
-                try opt.saveState(to: o.file)
-                try o.commit()
+            try TrainingState.save(path, optimizer: optimizerState ? opt : nil, parameters: model.parameters) {
+                try model.save(classNames: names, metadata: metadata(extra), to: $0)
             }
         }
         func evaluate(epoch: Int) throws {
@@ -250,7 +246,7 @@ struct Train: ParsableCommand {
             }
         }
 
-        while let record = try reader.next() {
+        while let record = try Interruption.nextRecord(from: reader) {
             let batch = try TrainingBatch(record: record, classes: classCount,
                                           place: (reader.currentName, reader.currentRecord))
             if trainSize == nil {
@@ -286,16 +282,13 @@ struct Train: ParsableCommand {
             }
         }
         progress.finish()
+        if let signal = Interruption.requested, let output {
+            try save(output, optimizerState: true)
+            Interruption.end(tool: "tb-train", signal: signal, step: opt.stepCount, saved: output)
+        }
         guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
         if let last = lastEpoch { try evaluate(epoch: last) }
-        if let output, output != "-" {
-            try save(output, optimizerState: checkpointEvery != nil)
-        } else {
-            try checkFinite(model.parameters, step: opt.stepCount)
-            let out = try Output(path: nil)
-            try model.save(classNames: names, metadata: metadata(), to: out.file)
-            try out.commit()
-        }
+        try save(output ?? "-", optimizerState: checkpointEvery != nil)
     }
 }
 
