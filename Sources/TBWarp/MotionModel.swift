@@ -155,7 +155,7 @@ public struct MotionModel: Sendable {
     private static func counts(_ o: JSONObject) -> PairCounts {
         var c = PairCounts()
         c.used = o["pairs"]?.intValue ?? 0
-        for r in SkipReason.allCases { if let n = o["skipped"]?.objectValue?[r.rawValue]?.intValue { c.skipped[r] = n } }
+        for r in SkipReason.allCases { if let n = o["skipped"]?.objectValue?[r.rawValue]?.intValue, n > 0 { c.skipped[r] = n } }
         return c
     }
 }

@@ -90,7 +90,6 @@ public struct PseudoVideo: Sendable {
         h["index"] = JSON(0)
         h["t0"] = .double(0)
         h["starts"] = JSON([0])
-        h["warp"] = .string(mode.rawValue)
         return Record(kind: "clip", dtype: .u8, shape: [1, length, image.height, image.width, 3], header: h, payload: payload)
     }
 }

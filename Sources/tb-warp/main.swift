@@ -139,8 +139,8 @@ struct Fit: ParsableCommand {
                         + reasons.joined(separator: ", ") + ")")
         }
         if perClass, !fit.classesTooSmall().isEmpty {
-            common.note("tb-warp", "classes \(fit.classesTooSmall().map(String.init).joined(separator: ", ")) have fewer "
-                        + "than \(minPairs) pairs: they use the class-agnostic fit")
+            common.note("tb-warp", "classes with fewer than \(minPairs) pairs use the class-agnostic fit: "
+                        + fit.classesTooSmall().map(String.init).joined(separator: ", "))
         }
         try common.openLog(tool: "tb-warp")?.write("done", JSONObject([("videos", JSON(fit.videos)),
             ("pairs", JSON(c.used)), ("skipped", JSON(c.totalSkipped))]))

@@ -99,9 +99,9 @@ final class AlignmentTests: XCTestCase {
         func chunk(_ index: Int, frames: Range<Int>) -> Record {
             var pixels: [UInt8] = []
             for i in frames {
-                pixels += texture.render(width: 40, height: 40, motion: Homography(parameters: [0, 0, 0, 0, 0, 0.01 * Double(i), 0, 0])).pixels
+                pixels += texture.render(width: 64, height: 64, motion: Homography(parameters: [0, 0, 0, 0, 0, 0.01 * Double(i), 0, 0])).pixels
             }
-            return Record(kind: "frames", dtype: .u8, shape: [frames.count, 40, 40, 3],
+            return Record(kind: "frames", dtype: .u8, shape: [frames.count, 64, 64, 3],
                           header: JSONObject([("id", "v.mp4"), ("index", JSON(index)), ("label", 1)]), payload: pixels)
         }
         let fit = MotionFit(minimumPairs: 2)
