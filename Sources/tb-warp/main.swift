@@ -7,14 +7,24 @@ import TBCore
 import TBStream
 import TBWarp
 
-struct Warp: ParsableCommand {
+struct Tool: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "tb-warp",
-            abstract: "Turn image records into clip records by copying, translating or warping them.",
-            discussion: "Reads standard input when no stream or '-' is named. See tb-warp(1).",
+            abstract: "Images into pseudo-videos by random camera motion; 'tb-warp fit' learns the motion from videos.",
+            discussion: "See tb-warp(1).",
             version: "tb-warp " + versionString(extra: [StreamWriter.zstdVersion]),
-            subcommands: [Fit.self])
+            subcommands: [Warp.self, Fit.self],
+            defaultSubcommand: Warp.self)
+    }
+}
+
+struct Warp: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "warp",
+            abstract: "Turn image records into clip records by copying, translating or warping them.",
+            discussion: "Reads standard input when no stream or '-' is named. See tb-warp(1).")
     }
 
     @Argument(help: ArgumentHelp("Frame streams of images from tb-decode ('-' for standard input).", valueName: "stream"))
@@ -148,4 +158,4 @@ struct Fit: ParsableCommand {
     }
 }
 
-runTool(Warp.self, name: "tb-warp", computes: false)
+runTool(Tool.self, name: "tb-warp", computes: false)

@@ -65,7 +65,7 @@ final class WarpEndToEndTests: XCTestCase {
             list.append(#"{"id": "v\#(v).mp4", "label": \#(label), "class": "\#(label == 0 ? "pan-left" : "pan-right")"}"#)
         }
         try cameraVideo(dir.file("short.mp4"), texture: 99, steps: [.identity])
-        list.append(#"{"id": "short.mp4", "label": 2}"#)
+        list.append(#"{"id": "short.mp4", "label": 2, "class": "still"}"#)
         try dir.write("list.jsonl", list.joined(separator: "\n") + "\n")
 
         let start = Date()
@@ -100,7 +100,7 @@ final class WarpEndToEndTests: XCTestCase {
         // Per class: 100 pairs each, their own means; class 2 falls back and says so.
         let classes = fit["classes"]?.arrayValue?.compactMap(\.objectValue) ?? []
         XCTAssertEqual(classes.map { $0["label"]?.intValue }, [0, 1, 2])
-        XCTAssertEqual(classes.map { $0["class"]?.stringValue }, ["pan-left", "pan-right", nil])
+        XCTAssertEqual(classes.map { $0["class"]?.stringValue }, ["pan-left", "pan-right", "still"])
         for c in classes.prefix(2) {
             let label = c["label"]!.intValue!
             XCTAssertEqual(c["pairs"], JSON(100))
