@@ -36,6 +36,7 @@ final class AlignmentTests: XCTestCase {
             [0, 0, 0.03, 0, 0, -0.02, 0, 0],                                    // translation, ~1.4 px
             [0.01, -0.02, 0.01, 0.02, 0.01, 0.015, 0, 0],                       // similarity
             [0.012, 0.004, -0.025, -0.006, -0.008, 0.02, 0.003, -0.002],        // full projective
+            [0, 0, 0, 0, 0, 0, 0.04, -0.03],                                    // perspective terms alone, ~2 px
         ]
         for truth in truths {
             let h = Homography(parameters: truth)
