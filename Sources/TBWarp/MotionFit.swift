@@ -1,6 +1,7 @@
 // `tb-warp fit`'s engine: the frames records of videos in (chunks in order, as tb-decode writes
 // them), a homography per pair of consecutive frames, and at the end the Gaussians.
 
+import Dispatch
 import TBCore
 import TBStream
 
@@ -22,9 +23,13 @@ public final class MotionFit {
     private var nextChunk = 0
     private var previous: AlignmentFrame?
 
-    public init(settings: AlignmentSettings = AlignmentSettings(), minimumPairs: Int = 10) {
+    /// Pairs are estimated on this many threads; the result does not depend on it.
+    public let threads: Int
+
+    public init(settings: AlignmentSettings = AlignmentSettings(), minimumPairs: Int = 10, threads: Int = 1) {
         self.settings = settings
         self.minimumPairs = minimumPairs
+        self.threads = max(1, threads)
     }
 
     /// Takes the next frames record. A video continues while the id stays and chunks count up
@@ -51,12 +56,38 @@ public final class MotionFit {
         nextChunk = chunk + 1
         let label = record.label
         if let label, let name = record.header["class"]?.stringValue { classNames[label] = name }
-        for f in 0..<t {
-            let frame = AlignmentFrame(GreyImage(rgb: record.payload, width: w, height: h, frame: f),
-                                       coarsest: settings.coarsest)
-            if let from = previous { count(Alignment.estimate(from: from, to: frame, settings: settings), label: label) }
-            previous = frame
+        // Frames in batches of a few per thread, so memory stays bounded by the batch: each
+        // batch's pyramids in parallel, then its pairs in parallel, counted in frame order.
+        let batch = 4 * threads
+        for first in stride(from: 0, to: t, by: batch) {
+            let n = min(batch, t - first)
+            let frames = parallelMap(n) {
+                AlignmentFrame(GreyImage(rgb: record.payload, width: w, height: h, frame: first + $0), coarsest: settings.coarsest)
+            }
+            let start = previous
+            let results = parallelMap(n) { i -> AlignmentResult? in
+                guard let from = i == 0 ? start : frames[i - 1] else { return nil }
+                return Alignment.estimate(from: from, to: frames[i], settings: settings)
+            }
+            for r in results { if let r { count(r, label: label) } }
+            previous = frames.last
         }
+    }
+
+    /// body(0) ..< body(count) on up to `threads` threads, results in order.
+    private func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+        var slots = [T?](repeating: nil, count: count)
+        let workers = min(threads, count)
+        slots.withUnsafeMutableBufferPointer { out in
+            if workers <= 1 {
+                for i in 0..<count { out[i] = body(i) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers) { k in
+                    for i in stride(from: k, to: count, by: workers) { out[i] = body(i) }
+                }
+            }
+        }
+        return slots.map { $0! }
     }
 
     private func count(_ result: AlignmentResult, label: Int?) {

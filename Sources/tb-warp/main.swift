@@ -131,7 +131,7 @@ struct Fit: ParsableCommand {
         var settings = AlignmentSettings()
         settings.minimumGradient = minGradient
         settings.maximumResidual = maxResidual
-        let fit = MotionFit(settings: settings, minimumPairs: minPairs)
+        let fit = MotionFit(settings: settings, minimumPairs: minPairs, threads: common.threadCount)
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
         let out = try Output(path: output)
         let progress = common.makeProgress("tb-warp fit", unit: "records")
