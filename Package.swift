@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 // tb: small Unix programs that train video action recognizers when labels are scarce.
-// Layering (downward only): programs -> TBCLI -> TBNN, TBVideo -> TBTensor, TBStream -> TBCore.
+// Layering (downward only): programs -> TBCLI, TBWarp -> TBNN, TBVideo -> TBTensor, TBStream -> TBCore.
 // C enters only through the system-library targets, each imported by one Swift library.
 import PackageDescription
 
-let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset", "tb-train", "tb-score", "tb-teach", "tb-eval"]
+let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset", "tb-train", "tb-score", "tb-teach", "tb-eval", "tb-warp"]
 
 let package = Package(
     name: "tb",
@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "TBTensor", dependencies: ["TBCore", "CBLAS", "CKernels"]),
         .target(name: "TBNN", dependencies: ["TBCore", "TBTensor", "TBStream"]),
         .target(name: "TBVideo", dependencies: ["TBCore", "TBStream", "CFFmpeg", "CFFmpegShim"]),
+        .target(name: "TBWarp", dependencies: ["TBCore", "TBStream", "TBVideo"]),
         .target(name: "TBMethods", dependencies: ["TBCore", "TBStream", "TBVideo", "TBTensor", "TBNN"]),
         .target(name: "TBCLI", dependencies: [
             "TBCore", "TBStream", "TBTensor", "TBNN", "TBVideo",
@@ -53,6 +54,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tb-eval", dependencies: ["TBCLI", "TBMethods", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "tb-warp", dependencies: ["TBCLI", "TBWarp", "TBStream", "TBCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tbbench", dependencies: ["TBCLI", "TBStream", "TBCore", "TBNN", "TBTensor", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/tbbench"),
@@ -64,9 +67,10 @@ let package = Package(
         .testTarget(name: "TBNNTests", dependencies: ["TBNN", "TBTensor", "TBStream", "TBCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TBVideoTests", dependencies: ["TBVideo", "TBStream", "TBCore"]),
+        .testTarget(name: "TBWarpTests", dependencies: ["TBWarp", "TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBMethodsTests", dependencies: ["TBMethods", "TBNN", "TBTensor", "TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBWarp", "TBCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,6 +6,7 @@ import XCTest
 import TBCore
 import TBStream
 import TBVideo
+import TBWarp
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
@@ -112,6 +113,15 @@ final class ManPageTests: XCTestCase {
         try video("long.mp4", frames: 50)
         try dir.write("train.txt", "walk/a b.mp4 0\nwalk/c.mp4 0\nrun/d.mp4 1\n")
         try dir.write("still.png", bytes: try PNG.encode(FrameCode.image(5, width: 40, height: 30)))
+        // Camera motion for tb-warp fit: a textured plane panned, and zoomed into, with some shake.
+        var shake = SeededGenerator(seed: 1)
+        func steps(_ base: [Double]) -> [Homography] {
+            (0..<15).map { _ in Homography(parameters: base.map { $0 + 0.004 * (Double(shake.nextUnitFloat()) - 0.5) }) }
+        }
+        try cameraVideo(dir.file("camera/pan.mp4"), texture: 1, steps: steps([0, 0, 0.02, 0, 0, 0.005, 0, 0]), size: 64)
+        try cameraVideo(dir.file("camera/zoom.mp4"), texture: 2, steps: steps([0.01, 0, 0, 0, 0.01, 0, 0, 0]), size: 64)
+        try dir.write("camera.txt", "camera/pan.mp4 0\ncamera/zoom.mp4 1\n")
+        try dir.write("images.txt", "still.png 1\n")
         try dir.write("ucf101/classInd.txt", "1 ApplyEyeMakeup\n2 ApplyLipstick\n")
         try dir.write("ucf101/trainlist01.txt",
                       "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\nApplyLipstick/v_ApplyLipstick_g01_c01.avi 2\n")
