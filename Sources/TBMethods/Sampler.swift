@@ -79,7 +79,18 @@ public struct Targets: Sendable {
     public var soft: [String: [Double]] = [:]
     /// Where each id was given (file, line), for messages.
     public var places: [String: (file: String, line: Int)] = [:]
+    /// Ids a teacher did not keep (`"keep": false`, tb-score's filtering): whole videos,
+    /// and single clip records of a video by their `index`.
+    public var dropped: Set<String> = []
+    public var droppedRecords: [String: Set<Int>] = [:]
     public init() {}
+
+    /// Whether the clip record `index` of video `id` is kept.
+    public func keeps(_ id: String, index: Int?) -> Bool {
+        if dropped.contains(id) { return false }
+        if let index, droppedRecords[id]?.contains(index) == true { return false }
+        return true
+    }
 
     /// Hard labels and soft targets from JSON lines (tb-labels(5), tb-score's output).
     public static func load(path: String) throws -> Targets {
@@ -95,6 +106,21 @@ public struct Targets: Sendable {
                 t.labels[id] = v
             }
             t.places[id] = (path, line)
+            if let k = o["keep"], k != .null {
+                guard let keep = k.boolValue else {
+                    throw Failure(.dataError, "keep of \"\(id)\" is not true or false", file: path, line: line)
+                }
+                if !keep {
+                    if let i = o["index"], i != .null {
+                        guard let index = i.intValue else {
+                            throw Failure(.dataError, "index of \"\(id)\" is not a number", file: path, line: line)
+                        }
+                        t.droppedRecords[id, default: []].insert(index)
+                    } else {
+                        t.dropped.insert(id)
+                    }
+                }
+            }
             if let s = o["soft"], s != .null {
                 let v = s.arrayValue?.compactMap(\.doubleValue) ?? []
                 guard !v.isEmpty, v.count == s.arrayValue?.count, v.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
@@ -115,14 +141,41 @@ final class Pool {
     private var order: [Int] = []
     private var next = 0
 
-    init(role: Role, paths: [String]) throws {
+    /// The clips each clip video may give when a teacher dropped some of its records, by
+    /// item; absent: all of them.
+    var allowedClips: [Int: [Int]] = [:]
+    /// Videos and clip records left out by `keep: false`.
+    private(set) var droppedVideos = 0, droppedRecords = 0
+
+    init(role: Role, paths: [String], targets: Targets = Targets()) throws {
         self.role = role
         for p in paths {
             let t = try VideoTable(path: p)
-            for v in t.videos.indices { items.append((tables.count, v)) }
+            for (v, video) in t.videos.enumerated() {
+                guard targets.keeps(video.id, index: nil) else { droppedVideos += 1; continue }
+                if video.kind == "clip", let gone = targets.droppedRecords[video.id], !gone.isEmpty {
+                    // Clip numbers of the records whose header index was kept.
+                    var allowed: [Int] = [], first = 0
+                    for (r, count) in zip(video.records, video.counts) {
+                        let index = try t.index.header(r).header["index"]?.intValue
+                        if index.map({ !gone.contains($0) }) ?? true {
+                            allowed += first..<first + count
+                        } else {
+                            droppedRecords += 1
+                        }
+                        first += count
+                    }
+                    guard !allowed.isEmpty else { droppedVideos += 1; continue }
+                    if allowed.count < video.total { allowedClips[items.count] = allowed }
+                }
+                items.append((tables.count, v))
+            }
             tables.append(t)
         }
     }
+
+    /// The item the last draw gave.
+    private(set) var lastDrawn = 0
 
     var count: Int { items.count }
 
@@ -161,7 +214,8 @@ final class Pool {
                 classNext[c] = 0
             }
             defer { classNext[c] += 1 }
-            return items[classOrder[c][classNext[c]]]
+            lastDrawn = classOrder[c][classNext[c]]
+            return items[lastDrawn]
         }
         if next >= order.count {
             order = Array(0..<items.count)
@@ -169,7 +223,8 @@ final class Pool {
             next = 0
         }
         defer { next += 1 }
-        return items[order[next]]
+        lastDrawn = order[next]
+        return items[lastDrawn]
     }
 }
 
@@ -214,9 +269,9 @@ public final class Sampler {
     public init(labeled: [String], unlabeled: [String], aux: [String] = [], targets: Targets = Targets(),
                 options: Options) throws {
         self.options = options
-        self.labeled = try Pool(role: .labeled, paths: labeled)
-        self.unlabeled = try Pool(role: .unlabeled, paths: unlabeled)
-        self.aux = try Pool(role: .aux, paths: aux)
+        self.labeled = try Pool(role: .labeled, paths: labeled, targets: targets)
+        self.unlabeled = try Pool(role: .unlabeled, paths: unlabeled, targets: targets)
+        self.aux = try Pool(role: .aux, paths: aux, targets: targets)
         self.targets = targets
         generator = SeededGenerator(seed: options.seed)
         if options.labeledPerBatch > 0 && self.labeled.count == 0 {
@@ -234,7 +289,7 @@ public final class Sampler {
         // Targets for videos no stream has are a mistake (another split, another list).
         var known = Set<String>()
         for pool in [self.labeled, self.unlabeled, self.aux] {
-            for (t, v) in pool.items { known.insert(pool.tables[t].videos[v].id) }
+            for table in pool.tables { for video in table.videos { known.insert(video.id) } }
         }
         if let (id, place) = targets.places.filter({ !known.contains($0.key) }).min(by: { $0.value.line < $1.value.line }) {
             throw Failure(.dataError, "\"\(id)\" is in no stream", file: place.file, line: place.line)
@@ -265,6 +320,11 @@ public final class Sampler {
                                     : max(1, unlabeled.count / max(1, options.unlabeledPerBatch))
     }
 
+    /// Videos and clip records `keep: false` left out, over all pools.
+    public var dropped: (videos: Int, records: Int) {
+        [labeled, unlabeled, aux].reduce((0, 0)) { ($0.0 + $1.droppedVideos, $0.1 + $1.droppedRecords) }
+    }
+
     /// Videos per class of the auxiliary pool when it is resampled.
     public var auxClassCounts: [Int] { aux.classCounts }
 
@@ -289,7 +349,7 @@ public final class Sampler {
                                   record: video.records[0])
                 }
                 if pool.role != .aux { frameShape = shape }
-                try appendSample(table: table, video: v, into: &payload)
+                try appendSample(table: table, video: v, clips: pool.allowedClips[pool.lastDrawn], into: &payload)
                 ids.append(.string(video.id))
                 roles.append(.string(pool.role.rawValue))
                 let label = pool.role != .unlabeled ? (targets.labels[video.id] ?? video.label) : nil
@@ -346,7 +406,9 @@ public final class Sampler {
     }
 
     /// Appends one sample's clips (all views), augmented, to `payload`.
-    private func appendSample(table: VideoTable, video v: Int, into payload: inout [UInt8]) throws {
+    /// `allowed`: the clips a clip video may give (nil: all).
+    private func appendSample(table: VideoTable, video v: Int, clips allowed: [Int]?,
+                              into payload: inout [UInt8]) throws {
         let video = table.videos[v]
         var clips: [[UInt8]] = []
         let (h, w) = video.kind == "frames" ? (video.itemShape[0], video.itemShape[1]) : (video.itemShape[1], video.itemShape[2])
@@ -360,7 +422,9 @@ public final class Sampler {
                     throw Failure(.dataError, "clips of \"\(video.id)\" have \(video.itemShape[0]) frames, not --len "
                                   + "\(shape.length)", file: table.index.name, record: video.records[0])
                 }
-                clips.append(try table.clip(of: v, number: Int.random(in: 0..<video.total, using: &generator)))
+                let k = allowed.map { $0[Int.random(in: 0..<$0.count, using: &generator)] }
+                    ?? Int.random(in: 0..<video.total, using: &generator)
+                clips.append(try table.clip(of: v, number: k))
             }
         case .pretraining(let shorts, let length):
             guard video.kind == "frames" else {

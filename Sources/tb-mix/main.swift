@@ -190,6 +190,11 @@ struct Mix: ParsableCommand {
                                                  augment: AugmentOptions(size: 1), seed: common.seed,
                                                  auxPerBatch: try auxPerBatch(), resampling: resampling,
                                                  mixup: mixup.map { MixupOptions(alpha: $0, across: mixupPairs == "cross") }))
+        let (droppedVideos, droppedRecords) = sampler.dropped
+        if droppedVideos + droppedRecords > 0 {
+            common.note("tb-mix", "left out what \(labels ?? "") does not keep: \(droppedVideos) videos"
+                        + (droppedRecords > 0 ? " and \(droppedRecords) clip records of others" : ""))
+        }
         let side = try size ?? sampler.shorterSide()
         let preset = augment ?? (pretrain != nil ? "strong" : "basic")
         var aug: AugmentOptions

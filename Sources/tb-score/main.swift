@@ -114,6 +114,10 @@ struct Score: ParsableCommand {
             }
             var header = JSONObject([("id", record.header["id"] ?? .string(""))])
             if let l = record.header["label"] { header["label"] = l }
+            // Which of a video's clip records this is (tb-clip --window, --every): with keep
+            // false, tb-mix leaves out this record and not the whole video.
+            if record.kind == "clip", let i = record.header["index"], i.intValue != nil { header["index"] = i }
+            if let w = record.header["window"] { header["window"] = w }
             let scores = models.map { score($0, clips: input) }
             if let featureWriter {
                 let d = scores[0].features[0].count

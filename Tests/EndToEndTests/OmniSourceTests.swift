@@ -39,7 +39,7 @@ final class OmniSourceTests: XCTestCase {
             set -e
             tb-mix --labeled images.tbs --batch 8 --len 1 --size 32 --steps 6 --seed 1 \\
               | tb-train --arch r2d10:w8 --class-names toy/classes.txt -q -o 2d.safetensors
-            tb-clip --len 8 --short pad images.tbs -o boring.tbs
+            tb-warp --mode copy --len 8 images.tbs -o boring.tbs
             tb-score 2d.safetensors boring.tbs -q -o 2d.jsonl
             for style in 3x1x1 3x3x3; do
                 tb-train --init 2d.safetensors --inflate $style --inflate-init centre --init-only -o i3d-$style.safetensors
@@ -74,7 +74,7 @@ final class OmniSourceTests: XCTestCase {
     func testJointTrainingLogsEachSourceAndLearns() throws {
         let r = try dir.sh("""
             set -e
-            tb-clip --len 8 --short pad images.tbs -o web.tbs
+            tb-warp --mode translate --len 8 --seed 1 images.tbs -o web.tbs
             tb-mix lab.tbs --aux web.tbs --batch 8 --ratio 2:1 --resample-power 0.2 --mixup 0.2 --len 8 --steps 40 --seed 1 \\
               | tb-train --arch r3d10:w8 --class-names toy/classes.txt --lr 0.003 --log joint.jsonl -q -o joint.safetensors
             tb-score joint.safetensors val.tbs -q -o pred.jsonl

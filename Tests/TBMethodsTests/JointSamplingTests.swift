@@ -140,4 +140,46 @@ final class JointSamplingTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("sample 0: mix"), "\(e)")
         }
     }
+
+    /// Teacher filtering: lines with "keep": false leave out a whole video, or with an
+    /// "index" one clip record of it (a window of an untrimmed video).
+    func testKeepFalseLeavesOutVideosAndWindows() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tb-keep-\(UUID().uuidString).tbs").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        let sink = MemorySink()
+        let w = try StreamWriter(sink: sink, level: 1)
+        for (v, windows) in [3, 2].enumerated() {
+            for i in 0..<windows {  // one clip of 3 frames per window; pixels 10·v + i
+                let h = JSONObject([("id", .string("u\(v)")), ("index", JSON(i)), ("label", JSON(v))])
+                try w.write(Record(kind: "clip", dtype: .u8, shape: [1, 3, 4, 4, 3], header: h,
+                                   payload: [UInt8](repeating: UInt8(10 * v + i), count: 3 * 4 * 4 * 3)))
+            }
+        }
+        try w.flush()
+        try Data(sink.bytes).write(to: URL(fileURLWithPath: path))
+        let lines = [#"{"id": "u0", "index": 1, "label": 0, "keep": false}"#, #"{"id": "u0", "index": 2, "label": 0, "keep": true}"#,
+                     #"{"id": "u1", "label": 1, "keep": false}"#]
+        let labels = FileManager.default.temporaryDirectory.appendingPathComponent("tb-keep-\(UUID().uuidString).jsonl").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: labels) }
+        try lines.joined(separator: "\n").write(toFile: labels, atomically: true, encoding: .utf8)
+        let targets = try Targets.load(path: labels)
+        let target = try stream([3], labels: [0])
+        var o = options(1)
+        o.auxPerBatch = 4
+        let s = try Sampler(labeled: [target], unlabeled: [], aux: [path], targets: targets, options: o)
+        XCTAssertEqual(s.dropped.videos, 1)
+        XCTAssertEqual(s.dropped.records, 1)
+        var seen = Set<Int>()
+        for _ in 0..<20 {
+            let r = try s.next(epoch: 0)
+            let clip = r.payload.count / 5
+            for k in 1..<5 { seen.insert(Int(r.payload[k * clip])) }
+        }
+        XCTAssertEqual(seen, [0, 2], "windows 0 and 2 of u0; never window 1, never u1")
+        // A keep that is not a boolean is named.
+        try #"{"id": "u0", "keep": "yes"}"#.write(toFile: labels, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Targets.load(path: labels)) { e in
+            XCTAssertTrue("\(e)".contains("keep of \"u0\" is not true or false"), "\(e)")
+        }
+    }
 }
