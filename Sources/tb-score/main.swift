@@ -102,7 +102,8 @@ struct Score: ParsableCommand {
         var kept = [Int](repeating: 0, count: classCount), offered = [Int](repeating: 0, count: classCount)
         var pending: [Scored] = []
 
-        func handle(_ record: Record, place: (String, Int)) throws {
+        /// `fromClips`: the record is an input clip record, not one made here from frames.
+        func handle(_ record: Record, place: (String, Int), fromClips: Bool = false) throws {
             let s = size ?? trainedSize ?? min(record.shape[2], record.shape[3])
             let input = try clipInput(record, size: s, crop: crop, place: place)
             do { try checkInputSize(height: s, width: s, for: models[0].spec) } catch let f as Failure {
@@ -116,8 +117,8 @@ struct Score: ParsableCommand {
             if let l = record.header["label"] { header["label"] = l }
             // Which of a video's clip records this is (tb-clip --window, --every): with keep
             // false, tb-mix leaves out this record and not the whole video.
-            if record.kind == "clip", let i = record.header["index"], i.intValue != nil { header["index"] = i }
-            if let w = record.header["window"] { header["window"] = w }
+            if fromClips, let i = record.header["index"], i.intValue != nil { header["index"] = i }
+            if fromClips, let w = record.header["window"] { header["window"] = w }
             let scores = models.map { score($0, clips: input) }
             if let featureWriter {
                 let d = scores[0].features[0].count
@@ -185,7 +186,7 @@ struct Score: ParsableCommand {
                 try maker.add(record, place: place) { try handle($0, place: place) }
             } else {
                 try maker.finish { try handle($0, place: place) }
-                try handle(record, place: place)
+                try handle(record, place: place, fromClips: true)
             }
         }
         try maker.finish { try handle($0, place: (reader.currentName, reader.currentRecord)) }
