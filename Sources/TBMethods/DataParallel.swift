@@ -77,7 +77,7 @@ extension TrainingBatch {
                             data: Array(input.data[range.lowerBound * perRow..<range.upperBound * perRow]))
         let labeledRows = overlap(0..<labeled), labeledSoftRows = overlap(0..<labeledSoft)
         let unlabeledSoftRows = overlap(labeled..<labeled + unlabeledSoft)
-        part.labels = Array(labels[labeledRows])
+        part.labels = labeledRows.isEmpty ? [] : Array(labels[labeledRows])
         part.labeled = labeledRows.count
         part.labeledSoft = labeledSoftRows.count
         part.unlabeledSoft = unlabeledSoftRows.count
@@ -103,6 +103,22 @@ extension Trainer {
         var offset = 0
         for p in parameters { p.value.data = Array(values[offset..<offset + p.value.count]); offset += p.value.count }
         for b in buffers { b.value.data = Array(values[offset..<offset + b.value.count]); offset += b.value.count }
+    }
+
+    /// Tells the other ranks that this rank's input has ended: the step message they would
+    /// sum with it then carries a 0, and a rank whose input goes on fails rather than waits.
+    /// Call once after the last step; nothing to do without other ranks.
+    public func endOfInput() throws {
+        guard let group = parallel?.collective, group.size > 1 else { return }
+        let learned = optimizer.parameters.filter(\.requiresGrad)
+        let size = learned.reduce(0) { $0 + $1.grad.count } + model.buffers.reduce(0) { $0 + $1.value.count } + 4 + 1
+        var message = [Float](repeating: 0, count: size)
+        try group.sum(&message)
+        guard message[size - 1] == 0 else {
+            throw Failure(.dataError, "this rank's input has ended after \(optimizer.stepCount) batches, another "
+                          + "rank's goes on: every rank must read the same batches "
+                          + "(mpirun gives its standard input to rank 0 alone)")
+        }
     }
 
     /// `step` for a batch split into shards; the gradients are zeroed and the rate set.
@@ -135,10 +151,17 @@ extension Trainer {
                 offset += b.value.count
             }
         }
-        // One message per step: gradients, running statistics, loss parts.
+        // One message per step: gradients, running statistics, loss parts, and a 1 that
+        // says this rank has a batch (see `endOfInput`).
         let learned = optimizer.parameters.filter(\.requiresGrad)
-        var message = learned.flatMap(\.grad.data) + bufferSums + partSums
-        try parallel.collective?.sum(&message)
+        var message = learned.flatMap(\.grad.data) + bufferSums + partSums + [1]
+        if let group = parallel.collective {
+            try group.sum(&message)
+            guard message.removeLast() == Float(group.size) else {
+                throw Failure(.dataError, "another rank's input has ended, this one's goes on: every rank must read "
+                              + "the same batches (mpirun gives its standard input to rank 0 alone)")
+            }
+        }
         var offset = 0
         for p in learned { p.grad.data = Array(message[offset..<offset + p.grad.count]); offset += p.grad.count }
         for b in buffers {

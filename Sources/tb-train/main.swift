@@ -271,6 +271,7 @@ struct Train: ParsableCommand {
             }
         }
         progress.finish()
+        try trainer.endOfInput()
         guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
         if let last = lastEpoch { try evaluate(epoch: last) }
         guard isMain else { return }

@@ -96,5 +96,15 @@ final class DistributedTrainTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("tb-train: rank 1 of 2: <stdin>: record "), r.stderr)
         XCTAssertTrue(r.stderr.contains("truncated"), r.stderr)
         XCTAssertFalse(dir.contents("").contains { $0.contains("out.safetensors") }, "\(dir.contents(""))")
+
+        // Rank 1's input ends cleanly after 3 batches, rank 0's goes on: both notice at once.
+        let short = try dir.sh("""
+            tb-mix lab.tbs --unlabeled unl.tbs --labels soft.jsonl --batch 4:3 --len 4 --steps 3 --seed 3 -o short.tbs
+            \(mpirun) sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then in=short.tbs; else in=mix.tbs; fi
+                exec tb-train --arch r3d10:w4 --classes 4 --threads 1 -o out.safetensors < $in'
+            """, timeout: 120)
+        XCTAssertEqual(short.status, 65, short.stderr)
+        XCTAssertTrue(short.stderr.contains("every rank must read the same batches"), short.stderr)
+        XCTAssertFalse(dir.exists("out.safetensors"))
     }
 }
