@@ -27,12 +27,12 @@ int tb_mpi_load(char *error, size_t error_size) {
     void *lib = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
     if (!lib) lib = dlopen("libmpi.so", RTLD_NOW | RTLD_GLOBAL);
     if (!lib) {
-        snprintf(error, error_size, "cannot load Open MPI's libmpi.so.40 (%s): install openmpi-bin", dlerror());
+        snprintf(error, error_size, "cannot load libmpi.so.40 (%s)", dlerror());
         return -1;
     }
 #define RESOLVE(var, name)                                                                        \
     if (!(*(void **)&var = dlsym(lib, name))) {                                                   \
-        snprintf(error, error_size, "libmpi has no %s: tb needs Open MPI (Debian's openmpi-bin)", name); \
+        snprintf(error, error_size, "libmpi has no %s: not Open MPI", name);                       \
         return -1;                                                                                \
     }
     RESOLVE(init_, "MPI_Init")

@@ -23,7 +23,8 @@ public final class ProcessGroup: Collective {
     public init() throws {
         var error = [CChar](repeating: 0, count: 512)
         guard tb_mpi_load(&error, error.count) == 0 else {
-            throw Failure(.unavailable, String(cString: error))
+            throw Failure(.unavailable, "a rank of an MPI job needs Open MPI (Debian's openmpi-bin): "
+                          + String(cString: error))
         }
         var r: Int32 = 0, s: Int32 = 0
         let e = tb_mpi_init(&r, &s)

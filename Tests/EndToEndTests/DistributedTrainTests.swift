@@ -84,6 +84,19 @@ final class DistributedTrainTests: XCTestCase {
         XCTAssertEqual(b.metadata["mpi_ranks"], "2")
     }
 
+    func testWithoutOpenMPIsLibraryARankStopsWith69() throws {
+        // libmpi hidden by an empty file in a private mount namespace (needs root).
+        let lib = "/usr/lib/x86_64-linux-gnu/libmpi.so.40"
+        let r = try dir.sh("""
+            unshare -m sh -c 'mount --bind /dev/null "$(readlink -f \(lib))" || exit 99
+                OMPI_COMM_WORLD_SIZE=2 exec tb-train --arch r3d10:w4 --classes 4 -o out.safetensors mix.tbs'
+            """)
+        if r.status == 99 || r.stderr.contains("unshare") { throw XCTSkip("cannot hide libmpi here: \(r.stderr)") }
+        XCTAssertEqual(r.status, 69, r.stderr)
+        XCTAssertTrue(r.stderr.contains("tb-train: a rank of an MPI job needs Open MPI"), r.stderr)
+        XCTAssertFalse(dir.exists("out.safetensors"))
+    }
+
     func testAnErrorOnOneRankEndsTheJob() throws {
         // Rank 1's input breaks off inside its third batch while rank 0 waits for its gradients:
         // without MPI_Abort rank 0 would wait for ever.
