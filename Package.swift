@@ -22,6 +22,9 @@ let package = Package(
         // FFmpeg's macros (AVERROR, AV_NOPTS_VALUE, ...) as functions Swift can call.
         .target(name: "CFFmpegShim", dependencies: ["CFFmpeg"]),
 
+        // Open MPI's few entry points, loaded with dlopen only under mpirun: no build-time MPI.
+        .target(name: "CMPILoader", linkerSettings: [.linkedLibrary("dl")]),
+
         // Microkernels in C with per-function target attributes, picked at run time.
         .target(name: "CKernels"),
 
@@ -32,6 +35,7 @@ let package = Package(
         .target(name: "TBVideo", dependencies: ["TBCore", "TBStream", "CFFmpeg", "CFFmpegShim"]),
         .target(name: "TBWarp", dependencies: ["TBCore", "TBStream", "TBVideo"]),
         .target(name: "TBMethods", dependencies: ["TBCore", "TBStream", "TBVideo", "TBTensor", "TBNN"]),
+        .target(name: "TBDistributed", dependencies: ["TBCore", "CMPILoader"]),
         .target(name: "TBCLI", dependencies: [
             "TBCore", "TBStream", "TBTensor", "TBNN", "TBVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -46,7 +50,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tb-mix", dependencies: ["TBCLI", "TBMethods", "TBStream", "TBVideo", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "tb-train", dependencies: ["TBCLI", "TBMethods", "TBNN", "TBTensor", "TBStream", "TBCore",
+        .executableTarget(name: "tb-train", dependencies: ["TBCLI", "TBMethods", "TBDistributed", "TBNN", "TBTensor", "TBStream", "TBCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "tb-score", dependencies: ["TBCLI", "TBMethods", "TBNN", "TBTensor", "TBStream", "TBVideo",
             "TBCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -166,3 +166,9 @@ public final class SpooledInput {
 
     deinit { TemporaryFiles.remove(path, unlinkFile: true) }
 }
+
+/// Removes every temporary output not yet committed, as a failing program does before it
+/// exits; for programs that end another way (MPI_Abort under mpirun).
+public func removeTemporaryOutputs() {
+    TemporaryFiles.removeAll()
+}

@@ -6,6 +6,7 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 64        // EX_USAGE: bad options or arguments
     case dataError = 65    // EX_DATAERR: input exists but is malformed
     case noInput = 66      // EX_NOINPUT: an input file is missing or unreadable
+    case unavailable = 69  // EX_UNAVAILABLE: a service is missing (libmpi under mpirun)
     case software = 70     // EX_SOFTWARE: a bug in tb
     case ioError = 74      // EX_IOERR: reading or writing failed
     case brokenPipe = 141  // 128 + SIGPIPE: the reader went away; ends quietly

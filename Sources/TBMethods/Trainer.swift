@@ -68,6 +68,8 @@ public final class Trainer {
     public var weights: LossWeights
     /// Clip the gradient norm to this before each update (nil: no clipping).
     public var maxGradientNorm: Float?
+    /// Splits each batch among processes and micro-batches (see DataParallel); nil: one piece.
+    public var parallel: DataParallel?
 
     public init(model: ResNet, optimizer: any Optimizer, schedule: any LearningRateSchedule,
                 weights: LossWeights = LossWeights(), maxGradientNorm: Float? = nil) {
@@ -87,8 +89,27 @@ public final class Trainer {
         }
         optimizer.learningRate = schedule.rate(at: optimizer.stepCount)
         optimizer.zeroGrad()
+        if let parallel, parallel.shards > 1 { return try shardedStep(batch, parallel) }
         let tape = Tape(recording: true, training: true)
         let logits = clipLogits(model, batch.input, tape)
+        let (terms, parts) = loss(logits, batch, tape)
+        guard let loss = terms else { throw Failure(.software, "a batch without loss terms") }
+        try requireFinite(parts.total)
+        tape.backward(loss)
+        if let maxGradientNorm { _ = clipGradientNorm(optimizer.parameters, maxNorm: maxGradientNorm) }
+        optimizer.step()
+        return parts
+    }
+}
+
+extension Trainer {
+    /// The loss of `batch` from its `logits`, each term weighted by its share (the fraction
+    /// of the whole batch's rows of that term that `batch` holds, 1 for a whole batch), so
+    /// that the losses of a batch's slices add up to the whole batch's loss. Nil when the
+    /// batch has no row with a target. The parts are the batch's own, unweighted.
+    func loss(_ logits: Variable, _ batch: TrainingBatch, _ tape: Tape, shares: LossShares = .whole)
+        -> (Variable?, LossParts) {
+        func weighted(_ v: Variable, _ w: Float) -> Variable { w == 1 ? v : tape.scale(v, w) }
         var terms: [Variable] = []
         var parts = LossParts(total: 0)
         func crossEntropy(_ rows: Range<Int>, labels: [Int], mixed: Tensor?) -> Variable {
@@ -103,13 +124,13 @@ public final class Trainer {
         if batch.labeled > 0 {
             let ce = crossEntropy(0..<batch.labeled, labels: batch.labels, mixed: batch.labelTargets)
             parts.crossEntropy = Double(ce.value.scalar)
-            terms.append(ce)
+            terms.append(weighted(ce, shares.crossEntropy))
         }
         if batch.auxiliary > 0 {
             let first = batch.input.shape[0] - batch.auxiliary
             let ce = crossEntropy(first..<batch.input.shape[0], labels: batch.auxLabels, mixed: batch.auxTargets)
             parts.crossEntropyAux = Double(ce.value.scalar)
-            terms.append(ce)
+            terms.append(weighted(ce, shares.auxiliary))
         }
         if let soft = batch.soft {
             let k = soft.shape[1]
@@ -117,27 +138,27 @@ public final class Trainer {
                 let t = Tensor(shape: [batch.labeledSoft, k], data: Array(soft.data[0..<batch.labeledSoft * k]))
                 let m = tape.mseSoftmax(tape.slice(logits, axis: 0, 0..<batch.labeledSoft), targets: t)
                 parts.mseLabeled = Double(m.value.scalar)
-                terms.append(tape.scale(m, weights.labeledSoft))
+                terms.append(tape.scale(m, weights.labeledSoft * shares.labeledSoft))
             }
             if batch.unlabeledSoft > 0 {
                 let t = Tensor(shape: [batch.unlabeledSoft, k], data: Array(soft.data[(batch.labeledSoft * k)..<soft.data.count]))
                 let rows = batch.labeled..<batch.labeled + batch.unlabeledSoft
                 let m = tape.mseSoftmax(tape.slice(logits, axis: 0, rows), targets: t)
                 parts.mseUnlabeled = Double(m.value.scalar)
-                terms.append(tape.scale(m, weights.unlabeledSoft))
+                terms.append(tape.scale(m, weights.unlabeledSoft * shares.unlabeledSoft))
             }
         }
-        var loss = terms[0]
+        guard var loss = terms.first else { return (nil, parts) }
         for t in terms.dropFirst() { loss = tape.add(loss, t) }
         parts.total = Double(loss.value.scalar)
-        guard parts.total.isFinite else {
-            throw Failure(.software, "the loss is \(parts.total.isNaN ? "not a number" : "infinite") at step "
+        return (loss, parts)
+    }
+
+    func requireFinite(_ total: Double) throws {
+        guard total.isFinite else {
+            throw Failure(.software, "the loss is \(total.isNaN ? "not a number" : "infinite") at step "
                           + "\(optimizer.stepCount + 1): lower the learning rate")
         }
-        tape.backward(loss)
-        if let maxGradientNorm { _ = clipGradientNorm(optimizer.parameters, maxNorm: maxGradientNorm) }
-        optimizer.step()
-        return parts
     }
 }
 

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import TBCLI
 import TBCore
+import TBDistributed
 import TBMethods
 import TBNN
 import TBStream
@@ -96,6 +97,13 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Centre crop of --val clips, as a fraction of the shorter side.", valueName: "f"))
     var crop: Double = 1
 
+    @Option(help: ArgumentHelp("Split each batch into n slices, run one after another (batch norm per slice).",
+                               valueName: "n"))
+    var microBatches = 1
+
+    @Flag(help: "Run as a rank of an MPI job even if the environment does not show mpirun.")
+    var distributed = false
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -131,11 +139,29 @@ struct Train: ParsableCommand {
         if best != nil && val == nil { throw ValidationError("--best needs --val") }
         if !(crop > 0 && crop <= 1) { throw ValidationError("--crop must be in (0, 1]") }
         if initFrom != nil && resume != nil { throw ValidationError("--init and --resume contradict each other") }
+        if microBatches < 1 { throw ValidationError("--micro-batches must be at least 1") }
     }
 
+    /// Under mpirun, one rank of a data-parallel job (tb-train(1), DISTRIBUTED TRAINING): an
+    /// error on any rank ends every rank, which may be waiting for it.
     func run() throws {
+        guard distributed || ProcessGroup.launchedByMPI(environment: ProcessInfo.processInfo.environment) else {
+            return try train(group: nil)
+        }
+        let group = try ProcessGroup()
+        do { try train(group: group) } catch {
+            group.abort(error, tool: "tb-train", cleanup: removeTemporaryOutputs)
+        }
+        group.finish()
+    }
+
+    func train(group: ProcessGroup?) throws {
+        // Rank 0 alone writes: the checkpoints, the log, notes and progress.
+        let isMain = (group?.rank ?? 0) == 0
+        var common = self.common
+        if !isMain { common.quiet = true }
         common.apply()
-        let log = try common.openLog(tool: "tb-train")
+        let log = isMain ? try common.openLog(tool: "tb-train") : nil
         var names: [String]? = try classNames.map { try ClassList.read(path: $0) }
 
         // The model: resumed, or built and perhaps initialised from another checkpoint.
@@ -198,6 +224,10 @@ struct Train: ParsableCommand {
                               weights: LossWeights(labeledSoft: lambdaLabeled, unlabeledSoft: lambdaUnlabeled,
                                                    labelSmoothing: labelSmoothing),
                               maxGradientNorm: clipGrad)
+        if group != nil || microBatches > 1 {
+            trainer.parallel = DataParallel(collective: group, microBatches: microBatches)
+            try trainer.synchronizeModel()
+        }
 
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
         // SIGTERM and SIGINT stop the run after the current step, saved (see Interruption).
@@ -221,6 +251,7 @@ struct Train: ParsableCommand {
             if let size = trainSize ?? resumedSize ?? initMetadata["input_size"].flatMap({ Int($0) }) {
                 m["input_size"] = String(size)
             }
+            if let group { m["mpi_ranks"] = String(group.size) }
             return m
         }
         if initOnly {
@@ -236,7 +267,7 @@ struct Train: ParsableCommand {
             }
         }
         func evaluate(epoch: Int) throws {
-            guard let val, let size = trainSize else { return }
+            guard isMain, let val, let size = trainSize else { return }
             let accuracy = try validationAccuracy(model, path: val, size: size, crop: crop, classes: classCount)
             common.note("tb-train", "epoch \(epoch): validation top-1 " + formatFixed(accuracy * 100, 1) + "%")
             try log?.write("val", JSONObject([("epoch", JSON(epoch)), ("step", JSON(opt.stepCount)), ("top1", .double(accuracy))]))
@@ -277,17 +308,19 @@ struct Train: ParsableCommand {
             fields["clips_per_s"] = .double((Double(seen) / max(Date().timeIntervalSince(started), 1e-9) * 10).rounded() / 10)
             try log?.write("step", fields)
             progress.advance()
-            if let n = checkpointEvery, let output, opt.stepCount % n == 0 {
+            if isMain, let n = checkpointEvery, let output, opt.stepCount % n == 0 {
                 try save(output, optimizerState: true)
             }
         }
         progress.finish()
         if let signal = Interruption.requested, let output {
-            try save(output, optimizerState: true)
+            if isMain { try save(output, optimizerState: true) }
             Interruption.end(tool: "tb-train", signal: signal, step: opt.stepCount, saved: output)
         }
+        try trainer.endOfInput()
         guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
         if let last = lastEpoch { try evaluate(epoch: last) }
+        guard isMain else { return }
         try save(output ?? "-", optimizerState: checkpointEvery != nil)
     }
 }
