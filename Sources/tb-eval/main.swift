@@ -76,6 +76,10 @@ struct Eval: ParsableCommand {
                 var group = by.flatMap { o[$0] }.map { $0.stringValue ?? $0.text }
                 if let truthSet {
                     guard let r = truthSet[id] else { throw fail("\"\(id)\" is not in the truth \(truthSet.name)") }
+                    guard r.label != nil else {
+                        // The truth is what lacks the label: name it, not the predictions.
+                        throw Failure(.dataError, "\"\(id)\" has no label", file: truthSet.name, line: truthSet.line(of: id))
+                    }
                     label = r.label
                     if let by, let v = r.extra[by] { group = v.stringValue ?? v.text }
                 } else {
