@@ -44,6 +44,8 @@ final class CorruptInputTests: XCTestCase {
         "stream-kind-features.tbs tb-info": 0, "stream-frames-f32.tbs tb-info": 0,
         "stream-frames-no-channel.tbs tb-info": 0, "stream-sample-bad-shape.tbs tb-info": 0,
         "ckpt-not-a-model.safetensors tb-info": 0,
+        // --init loads what fits, whatever architecture the file names (tb-train(1)).
+        "ckpt-bad-arch.safetensors tb-info": 0, "ckpt-bad-arch.safetensors tb-train": 0,
         "labels-missing-videos.txt tb-info": 0, "labels-unknown-ids.jsonl tb-info": 0,
         "labels-soft-wrong-length.jsonl tb-info": 0, "preds-no-label.jsonl tb-info": 0,
         // Lists whose videos do not exist: nothing to decode is a missing input.
@@ -71,6 +73,15 @@ final class CorruptInputTests: XCTestCase {
             tb-score model.safetensors --threads 1 clip.tbs -o pred.jsonl
             """)
         XCTAssertEqual(r.status, 0, r.stderr)
+        // A checkpoint that is sound safetensors but does not fit its architecture: fc.weight
+        // of [2,32] stored as [32,2] (same bytes). Made here: a whole model is too big to commit.
+        let model = try SafeTensorsFile(path: dir.file("model.safetensors"))
+        let tensors = model.tensors().map { t -> SafeTensor in
+            var t = t
+            if t.name == "fc.weight" { t.shape = t.shape.reversed() }
+            return t
+        }
+        try dir.write("ckpt-wrong-shape.safetensors", bytes: try SafeTensorsWriter.encode(tensors, metadata: model.metadata))
     }
 
     func testEveryProgramRefusesEveryCorruptInputCleanly() throws {
@@ -88,10 +99,16 @@ final class CorruptInputTests: XCTestCase {
                                 want: Self.expected["\(file) \(name)"] ?? ExitStatus.dataError.rawValue))
             }
         }
-        // Two at a time, each worker with its own output directory.
+        for (name, template) in Self.runs["ckpt"] ?? [] {
+            let command = template.replacingOccurrences(of: "{}", with: "ckpt-wrong-shape.safetensors")
+            jobs.append(Job(file: "ckpt-wrong-shape.safetensors", name: name, command: command,
+                            // tb-train --init loads what fits and says what (tb-train(1)); tb-score must refuse.
+                            want: name == "tb-score" ? ExitStatus.dataError.rawValue : 0))
+        }
+        // Four at a time (each run is mostly process start-up), each with its own output directory.
         let lock = NSLock()
         var nextJob = 0
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
             let out = "out\(worker)"
             try? FileManager.default.createDirectory(atPath: dir.file(out), withIntermediateDirectories: true)
             while true {
