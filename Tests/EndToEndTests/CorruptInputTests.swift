@@ -88,7 +88,6 @@ final class CorruptInputTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: corpus)
             .filter { $0 != "make-corpus" && $0 != "README" }.sorted()
         XCTAssertGreaterThan(files.count, 40)
-        struct Job { var file: String, name: String, command: String, want: Int32; var run: Run? = nil, leftovers: [String] = [] }
         var jobs: [Job] = []
         for file in files {
             let kind = file.hasPrefix("preds-") ? "labels" : String(file.prefix { $0 != "-" })
@@ -105,22 +104,25 @@ final class CorruptInputTests: XCTestCase {
                             // tb-train --init loads what fits and says what (tb-train(1)); tb-score must refuse.
                             want: name == "tb-score" ? ExitStatus.dataError.rawValue : 0))
         }
-        // Four at a time (each run is mostly process start-up), each with its own output directory.
-        let lock = NSLock()
-        var nextJob = 0
-        DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            let out = "out\(worker)"
-            try? FileManager.default.createDirectory(atPath: dir.file(out), withIntermediateDirectories: true)
-            while true {
-                lock.lock(); let i = nextJob; nextJob += 1; lock.unlock()
-                guard i < jobs.count else { return }
-                let command = jobs[i].command.replacingOccurrences(of: "OUT", with: out + "/o")
-                let run = try? dir.sh(command + " > /dev/null")
-                let left = (try? FileManager.default.contentsOfDirectory(atPath: dir.file(out))) ?? []
-                for f in left { try? FileManager.default.removeItem(atPath: dir.file(out + "/" + f)) }
-                lock.lock(); jobs[i].run = run; jobs[i].leftovers = left; lock.unlock()
-            }
+        // Four at a time (a run is mostly process start-up and waiting), each with its own output
+        // directory; threads, not concurrentPerform, which runs no more workers than cores.
+        let work = WorkList(jobs)
+        let finished = DispatchSemaphore(value: 0)
+        for worker in 0..<4 {
+            Thread { [dir] in
+                let out = "out\(worker)"
+                try? FileManager.default.createDirectory(atPath: dir!.file(out), withIntermediateDirectories: true)
+                while let (i, template) = work.take() {
+                    let run = try? dir!.sh(template.replacingOccurrences(of: "OUT", with: out + "/o") + " > /dev/null")
+                    let left = (try? FileManager.default.contentsOfDirectory(atPath: dir!.file(out))) ?? []
+                    for f in left { try? FileManager.default.removeItem(atPath: dir!.file(out + "/" + f)) }
+                    work.finish(i, run: run, leftovers: left)
+                }
+                finished.signal()
+            }.start()
         }
+        for _ in 0..<4 { finished.wait() }
+        jobs = work.jobs
         for job in jobs {
             let program = String(job.name.prefix { $0 != " " })
             guard let r = job.run else { XCTFail("did not run: \(job.command)"); continue }
@@ -138,5 +140,34 @@ final class CorruptInputTests: XCTestCase {
         // Every exception in the table is a run that happened (no stale entries).
         XCTAssertEqual(Set(Self.expected.keys).subtracting(jobs.map { "\($0.file) \($0.name)" }), [])
         XCTAssertGreaterThan(jobs.count, 150)
+    }
+}
+
+private struct Job {
+    var file: String, name: String, command: String, want: Int32
+    var run: Run? = nil, leftovers: [String] = []
+}
+
+/// The runs, handed out to worker threads one at a time.
+private final class WorkList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private(set) var jobs: [Job]
+
+    init(_ jobs: [Job]) { self.jobs = jobs }
+
+    func take() -> (Int, String)? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < jobs.count else { return nil }
+        next += 1
+        return (next - 1, jobs[next - 1].command)
+    }
+
+    func finish(_ i: Int, run: Run?, leftovers: [String]) {
+        lock.lock()
+        defer { lock.unlock() }
+        jobs[i].run = run
+        jobs[i].leftovers = leftovers
     }
 }
