@@ -60,7 +60,9 @@ public struct Targets: Sendable {
                 throw Failure(.dataError, "duplicate id \"\(id)\" (first on line \(first.line))", file: path, line: line)
             }
             if let l = o["label"], l != .null {
-                guard let v = l.intValue, v >= 0 else { throw Failure(.dataError, "label of \"\(id)\" is not a class number", file: path, line: line) }
+                guard let v = l.intValue, v >= 0, v < LabelSet.maxClasses else {
+                    throw Failure(.dataError, "label of \"\(id)\" is not a class number", file: path, line: line)
+                }
                 t.labels[id] = v
             }
             t.places[id] = (path, line)

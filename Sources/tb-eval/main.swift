@@ -87,6 +87,13 @@ struct Eval: ParsableCommand {
                 }
                 guard let label else { throw fail("no label for \"\(id)\" (give --truth)") }
                 guard label >= 0 else { throw fail("label \(label) of \"\(id)\"") }
+                // The report's tables are classes x classes: a label must be one of the classes.
+                let known = max(probs.count, names?.count ?? 0)
+                guard label < known else {
+                    let m = "label \(label) of \"\(id)\" is not one of the \(known) classes of its probabilities"
+                    if let truthSet { throw Failure(.dataError, m, file: truthSet.name, line: truthSet.line(of: id)) }
+                    throw fail(m)
+                }
                 if let names, probs.count != names.count {
                     throw fail("\(probs.count) probabilities for \(names.count) classes")
                 }

@@ -32,6 +32,14 @@ final class CorruptInputTests: XCTestCase {
             ("tb-eval", "tb-eval --truth truth.jsonl {}"),
             ("tb-eval truth", "tb-eval --truth {} pred.jsonl"),
         ],
+        "preds": [
+            ("tb-info", "tb-info {}"),
+            ("tb-decode", "tb-decode -l {} -o OUT.tbs"),
+            ("tb-mix", "tb-mix good.tbs --unlabeled good.tbs --labels {} --batch 1:1 --len 2 --steps 1 -o OUT.tbs"),
+            ("tb-eval", "tb-eval --truth truth.jsonl {}"),
+            ("tb-eval alone", "tb-eval {}"),
+            ("tb-eval truth", "tb-eval --truth {} pred.jsonl"),
+        ],
     ]
 
     /// Statuses other than 65 (data error), by "file run". Files a program reads correctly are
@@ -53,6 +61,7 @@ final class CorruptInputTests: XCTestCase {
         "labels-soft-wrong-length.jsonl tb-decode": 66, "labels-duplicate-id.jsonl tb-decode": 65,
         "preds-no-label.jsonl tb-decode": 66,
         "preds-no-label.jsonl tb-mix": 0, "preds-no-label.jsonl tb-eval": 0,
+        "preds-label-beyond-probs.jsonl tb-eval": 0,  // --truth gives the labels
         "labels-soft-wrong-length.jsonl tb-eval truth": 0,
     ]
 
@@ -90,7 +99,7 @@ final class CorruptInputTests: XCTestCase {
         XCTAssertGreaterThan(files.count, 40)
         var jobs: [Job] = []
         for file in files {
-            let kind = file.hasPrefix("preds-") ? "labels" : String(file.prefix { $0 != "-" })
+            let kind = String(file.prefix { $0 != "-" })
             guard let commands = Self.runs[kind] else { XCTFail("\(file): no programs for kind \(kind)"); continue }
             for (name, template) in commands {
                 let command = template.replacingOccurrences(of: "{}", with: "'\(corpus!)/\(file)'")

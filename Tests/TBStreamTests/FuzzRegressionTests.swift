@@ -74,4 +74,19 @@ final class FuzzRegressionTests: XCTestCase {
             XCTAssertEqual(try JSON.parse(value.text), value)
         }
     }
+
+    /// fuzz-labels: a label of 10^12 made countsPerClass allocate terabytes, and Int.max with a
+    /// class name overflowed in impliedClasses (tb-info, tb-eval --truth and tb-decode -l trapped).
+    func testHugeLabelsAreRefused() throws {
+        for (name, text) in [("list.txt", "a.mp4 0\nb.mp4 888888888888\n"),
+                             ("l.jsonl", #"{"id":"a","label":9223372036854775807,"class":"x"}"# + "\n"),
+                             ("l.jsonl", #"{"id":"a","label":16777216}"# + "\n")] {
+            XCTAssertThrowsError(try LabelSet.load(bytes: Array(text.utf8), name: name), text) { e in
+                XCTAssertEqual((e as? Failure)?.status, .dataError, text)
+                XCTAssertTrue("\(e)".contains("over the limit"), "\(e)")
+            }
+        }
+        let top = try LabelSet.load(bytes: Array(#"{"id":"a","label":16777215,"class":"x"}"#.utf8), name: "l.jsonl")
+        XCTAssertEqual(top.records.first?.label, LabelSet.maxClasses - 1)
+    }
 }
