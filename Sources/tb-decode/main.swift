@@ -155,7 +155,7 @@ struct Decode: ParsableCommand {
         }
         // Some output is a success; nothing from something is the first input's failure.
         if skipped == mine.count, let firstFailure {
-            // Name the list (or the one file) and the first problem: the skip lines may be long gone.
+            // Name the list, and the first problem with its file: the skip lines may be long gone.
             throw Failure(firstFailure.status, "no input could be decoded (first: \(firstFailure))", file: list)
         }
         try out.commit()

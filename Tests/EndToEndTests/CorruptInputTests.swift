@@ -113,6 +113,15 @@ final class CorruptInputTests: XCTestCase {
                             // tb-train --init loads what fits and says what (tb-train(1)); tb-score must refuse.
                             want: name == "tb-score" ? ExitStatus.dataError.rawValue : 0))
         }
+        // A file that is not there is a missing input (66) to every program, in every role.
+        for (kind, commands) in Self.runs {
+            for (name, template) in commands {
+                let ext = ["video": "mp4", "stream": "tbs", "ckpt": "safetensors"][kind] ?? "jsonl"  // tb-score goes by it
+                let file = "no-such-\(kind).\(ext)"
+                jobs.append(Job(file: file, name: name, command: template.replacingOccurrences(of: "{}", with: file),
+                                want: ExitStatus.noInput.rawValue))
+            }
+        }
         // Four at a time (a run is mostly process start-up and waiting), each with its own output
         // directory; threads, not concurrentPerform, which runs no more workers than cores.
         let work = WorkList(jobs)
