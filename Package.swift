@@ -8,7 +8,10 @@ let programs = ["tb-info", "tb-decode", "tb-clip", "tb-mix", "tb-toyset", "tb-tr
 
 let package = Package(
     name: "tb",
-    products: programs.map { .executable(name: $0, targets: [$0]) },
+    // The libraries are products only so that Fuzz/Package.swift (libFuzzer harnesses,
+    // kept out of this package's build) can depend on them by path.
+    products: programs.map { .executable(name: $0, targets: [$0]) }
+        + ["TBCore", "TBStream", "TBVideo"].map { .library(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -74,7 +77,8 @@ let package = Package(
         .testTarget(name: "TBWarpTests", dependencies: ["TBWarp", "TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBMethodsTests", dependencies: ["TBMethods", "TBNN", "TBTensor", "TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBWarp", "TBCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBWarp", "TBCore"],
+                    resources: [.copy("Corrupt")]),
     ],
     swiftLanguageModes: [.v5]
 )

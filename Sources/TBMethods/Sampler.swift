@@ -96,13 +96,20 @@ public struct Targets: Sendable {
     public static func load(path: String) throws -> Targets {
         var t = Targets()
         let reader = JSONLinesReader(lines: try LineReader(path: path))
+        var softLength: (count: Int, line: Int)?
         while let o = try reader.next() {
             let line = reader.lineNumber
             guard let id = o["id"]?.stringValue else {
                 throw Failure(.dataError, "no \"id\"", file: path, line: line)
             }
+            // Two lines for one video would make its target depend on which came last.
+            if let first = t.places[id] {
+                throw Failure(.dataError, "duplicate id \"\(id)\" (first on line \(first.line))", file: path, line: line)
+            }
             if let l = o["label"], l != .null {
-                guard let v = l.intValue, v >= 0 else { throw Failure(.dataError, "label of \"\(id)\" is not a class number", file: path, line: line) }
+                guard let v = l.intValue, v >= 0, v < LabelSet.maxClasses else {
+                    throw Failure(.dataError, "label of \"\(id)\" is not a class number", file: path, line: line)
+                }
                 t.labels[id] = v
             }
             t.places[id] = (path, line)
@@ -126,6 +133,12 @@ public struct Targets: Sendable {
                 guard !v.isEmpty, v.count == s.arrayValue?.count, v.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
                     throw Failure(.dataError, "soft of \"\(id)\" is not an array of non-negative numbers", file: path, line: line)
                 }
+                // Every soft target is a distribution over the same classes.
+                if let first = softLength, first.count != v.count {
+                    throw Failure(.dataError, "soft of \"\(id)\" has \(v.count) values, but line \(first.line)'s has \(first.count)",
+                                  file: path, line: line)
+                }
+                softLength = softLength ?? (v.count, line)
                 t.soft[id] = v
             }
         }
@@ -275,10 +288,12 @@ public final class Sampler {
         self.targets = targets
         generator = SeededGenerator(seed: options.seed)
         if options.labeledPerBatch > 0 && self.labeled.count == 0 {
-            throw Failure(.dataError, "no labeled videos to draw \(options.labeledPerBatch) per batch from")
+            throw Failure(.dataError, "no labeled videos to draw \(options.labeledPerBatch) per batch from",
+                          file: labeled.isEmpty ? nil : labeled.joined(separator: ", "))
         }
         if options.unlabeledPerBatch > 0 && self.unlabeled.count == 0 {
-            throw Failure(.dataError, "no unlabeled videos to draw \(options.unlabeledPerBatch) per batch from")
+            throw Failure(.dataError, "no unlabeled videos to draw \(options.unlabeledPerBatch) per batch from",
+                          file: unlabeled.isEmpty ? nil : unlabeled.joined(separator: ", "))
         }
         if options.auxPerBatch > 0 && self.aux.count == 0 {
             throw Failure(.dataError, "no auxiliary videos to draw \(options.auxPerBatch) per batch from")

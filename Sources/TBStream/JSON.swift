@@ -116,8 +116,17 @@ extension JSON {
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT)
         // json-c's tokener stops at a NUL byte inside the length, which JSON forbids anyway.
         guard bytes.count > 0, let base = bytes.baseAddress else { throw Failure.data("empty JSON") }
-        let obj = json_tokener_parse_ex(tok, base.assumingMemoryBound(to: CChar.self), Int32(clamping: bytes.count))
-        let err = json_tokener_get_error(tok)
+        var obj = json_tokener_parse_ex(tok, base.assumingMemoryBound(to: CChar.self), Int32(clamping: bytes.count))
+        var err = json_tokener_get_error(tok)
+        var endsInput = false
+        if err == json_tokener_continue && !bytes.allSatisfy(isSpace) {
+            // A number has no end of its own ("42" could go on), so json-c waits for more; its
+            // documented way to say "the input ends here" is one more call with the NUL.
+            obj = json_tokener_parse_ex(tok, "", 1)
+            err = json_tokener_get_error(tok)
+            if err != json_tokener_success { err = json_tokener_continue }  // cut inside a string, array, ...
+            endsInput = true
+        }
         if err == json_tokener_continue || (err == json_tokener_success && obj == nil && !isNullLiteral(bytes)) {
             throw Failure.data(bytes.allSatisfy(isSpace) ? "empty JSON" : "truncated JSON")
         }
@@ -130,7 +139,7 @@ extension JSON {
         if let at = singleQuoteOutsideStrings(bytes) {
             throw Failure.data("invalid JSON at character \(at + 1): single-quoted string")
         }
-        let end = Int(json_tokener_get_parse_end(tok))
+        let end = endsInput ? bytes.count : Int(json_tokener_get_parse_end(tok))
         if end < bytes.count, !bytes[end...].allSatisfy(isSpace) {
             throw Failure.data("invalid JSON: unexpected text after the value at character \(end + 1)")
         }

@@ -59,6 +59,9 @@ public struct LabelRecord: Equatable, Sendable {
 /// The labels of a data set: records in file order, unique ids, and the class names
 /// when known (index = label). Problems are `.dataError`s naming the file and line.
 public struct LabelSet: Equatable, Sendable {
+    /// The most classes a label set may have (tb-labels(5)); labels are below it.
+    public static let maxClasses = 1 << 24
+
     /// The file the labels came from ("<stdin>" for standard input), for messages and path resolution.
     public var name: String
     /// The records in file order.
@@ -118,6 +121,11 @@ public struct LabelSet: Equatable, Sendable {
     /// Fills in a missing label from the class name, and checks both against `classes`.
     private static func resolve(_ r: inout LabelRecord, classes: [String]) throws {
         if let label = r.label, label < 0 { throw Failure.data("label \(label) is negative") }
+        // A label is a class number; per-class tables (counts, confusion matrices) are sized by
+        // the largest, so 10^15 would ask for petabytes (found by fuzzing).
+        if let label = r.label, label >= maxClasses {
+            throw Failure.data("label \(label) is over the limit of \(maxClasses) classes")
+        }
         guard !classes.isEmpty else { return }
         if let label = r.label, label >= classes.count {
             throw Failure.data("label \(label) is out of range: there are \(classes.count) classes")
@@ -157,7 +165,7 @@ public struct LabelSet: Equatable, Sendable {
             if let known = byLabel[l], known != c { return nil }
             byLabel[l] = c
         }
-        guard !byLabel.isEmpty, let top = byLabel.keys.max(), byLabel.count == top + 1 else { return nil }
+        guard !byLabel.isEmpty, let top = byLabel.keys.max(), top == byLabel.count - 1 else { return nil }
         let names = (0...top).compactMap { byLabel[$0] }
         return Set(names).count == names.count ? names : nil
     }

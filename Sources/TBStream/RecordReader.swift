@@ -9,6 +9,8 @@ public final class RecordReader {
     private let source: ByteSource
     private let dctx: OpaquePointer
     private let inCapacity = 1 << 20
+    /// The most payload bytes allocated before decompressed data shows they exist.
+    static let allocateAtOnce = 64 << 20
     private let inBuffer: UnsafeMutableRawPointer
     private var inPos = 0, inEnd = 0
     private var consumedBeforeBuffer = 0
@@ -79,8 +81,10 @@ public final class RecordReader {
         try pad.withUnsafeMutableBytes { try decompress(into: $0, what: "the padding") }
         guard pad.allSatisfy({ $0 == 0 }) else { throw fail("padding after the header is not zero") }
         if let size = contentSize {
-            let available = Int64(size) - Int64(RecordLayout.prefixSize + headerLength + padding)
-            if available != Int64(header.payloadSize) {
+            // The frame header's size is untrusted and may be anything up to 2^64 - 1.
+            let used = UInt64(RecordLayout.prefixSize + headerLength + padding)
+            if size < used || size - used != UInt64(header.payloadSize) {
+                let available = size < used ? "-\(used - size)" : "\(size - used)"
                 throw fail("payload has \(available) bytes, not " + needs(header))
             }
         }
@@ -92,17 +96,18 @@ public final class RecordReader {
     public func readPayload() throws -> [UInt8] {
         guard let h = pending else { throw Failure.internalError("readPayload without a header") }
         var payload: [UInt8]
-        if contentSize != nil {
+        if contentSize != nil && h.payloadSize <= RecordReader.allocateAtOnce {
             // The frame header vouched for the size: allocate once, decompress in place.
             payload = [UInt8](unsafeUninitializedCapacity: h.payloadSize) { buf, n in n = h.payloadSize }
             try payload.withUnsafeMutableBytes { try decompress(into: $0, what: "the payload", header: h) }
         } else {
-            // Size unknown (e.g. made by `zstd` from a pipe): grow as data arrives, so a
-            // corrupt shape cannot make us allocate more than the frame really holds.
+            // Size unknown (e.g. made by `zstd` from a pipe) or large: grow as data arrives, so
+            // a corrupt shape or frame header cannot make us allocate more than the frame
+            // really holds (a frame may claim a terabyte in a few bytes).
             payload = []
             while payload.count < h.payloadSize {
                 let start = payload.count
-                let step = min(h.payloadSize - start, 64 << 20)
+                let step = min(h.payloadSize - start, RecordReader.allocateAtOnce)
                 payload.append(contentsOf: repeatElement(0, count: step))
                 try payload.withUnsafeMutableBytes {
                     try decompress(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...]), what: "the payload", header: h)

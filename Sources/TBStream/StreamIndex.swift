@@ -44,7 +44,8 @@ public final class StreamIndex {
             if magic & 0xFFFF_FFF0 != 0x184D_2A50 {  // skippable frames hold no record
                 let content = ZSTD_getFrameContentSize(base, left)
                 let known = content != ZSTD_CONTENTSIZE_UNKNOWN && content != ZSTD_CONTENTSIZE_ERROR
-                entries.append(Entry(offset: offset, compressedSize: size, recordSize: known ? Int(content) : nil))
+                // The frame header is untrusted: a size past Int.max is no record's (RecordReader says so).
+                entries.append(Entry(offset: offset, compressedSize: size, recordSize: known ? Int(exactly: content) : nil))
             }
             offset += size
         }

@@ -6,14 +6,16 @@ public final class StreamReader {
     public let paths: [String]
     private var fileIndex = -1
     private var current: RecordReader?
+    private var lastName = ""
 
     /// Streams to read in order; "-" is standard input. No file is opened until it is reached.
     public init(paths: [String]) {
         self.paths = paths.isEmpty ? ["-"] : paths
     }
 
-    /// The file the last record came from ("<stdin>" for standard input).
-    public var currentName: String { current?.name ?? "" }
+    /// The file the last record came from ("<stdin>" for standard input), or after the end
+    /// the last file read, so that "no records" can name it.
+    public var currentName: String { current?.name ?? lastName }
     /// The number of the last record within its file.
     public var currentRecord: Int { (current?.recordNumber ?? 1) - 1 }
 
@@ -22,7 +24,7 @@ public final class StreamReader {
         while true {
             if let reader = current, let record = try reader.next() { return record }
             fileIndex += 1
-            guard fileIndex < paths.count else { current = nil; return nil }
+            guard fileIndex < paths.count else { lastName = current?.name ?? lastName; current = nil; return nil }
             current = try RecordReader(source: try InputFile(path: paths[fileIndex]))
         }
     }
@@ -32,7 +34,7 @@ public final class StreamReader {
         while true {
             if let reader = current, let header = try reader.nextHeader() { return header }
             fileIndex += 1
-            guard fileIndex < paths.count else { current = nil; return nil }
+            guard fileIndex < paths.count else { lastName = current?.name ?? lastName; current = nil; return nil }
             current = try RecordReader(source: try InputFile(path: paths[fileIndex]))
         }
     }

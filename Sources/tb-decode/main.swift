@@ -155,7 +155,8 @@ struct Decode: ParsableCommand {
         }
         // Some output is a success; nothing from something is the first input's failure.
         if skipped == mine.count, let firstFailure {
-            throw Failure(firstFailure.status, "no input could be decoded")
+            // Name the list, and the first problem with its file: the skip lines may be long gone.
+            throw Failure(firstFailure.status, "no input could be decoded (first: \(firstFailure))", file: list)
         }
         try out.commit()
     }

@@ -76,6 +76,10 @@ struct Eval: ParsableCommand {
                 var group = by.flatMap { o[$0] }.map { $0.stringValue ?? $0.text }
                 if let truthSet {
                     guard let r = truthSet[id] else { throw fail("\"\(id)\" is not in the truth \(truthSet.name)") }
+                    guard r.label != nil else {
+                        // The truth is what lacks the label: name it, not the predictions.
+                        throw Failure(.dataError, "\"\(id)\" has no label", file: truthSet.name, line: truthSet.line(of: id))
+                    }
                     label = r.label
                     if let by, let v = r.extra[by] { group = v.stringValue ?? v.text }
                 } else {
@@ -83,6 +87,13 @@ struct Eval: ParsableCommand {
                 }
                 guard let label else { throw fail("no label for \"\(id)\" (give --truth)") }
                 guard label >= 0 else { throw fail("label \(label) of \"\(id)\"") }
+                // The report's tables are classes x classes: a label must be one of the classes.
+                let known = max(probs.count, names?.count ?? 0)
+                guard label < known else {
+                    let m = "label \(label) of \"\(id)\" is not one of the \(known) classes of its probabilities"
+                    if let truthSet { throw Failure(.dataError, m, file: truthSet.name, line: truthSet.line(of: id)) }
+                    throw fail(m)
+                }
                 if let names, probs.count != names.count {
                     throw fail("\(probs.count) probabilities for \(names.count) classes")
                 }
