@@ -97,22 +97,34 @@ public struct Targets: Sendable {
         var t = Targets()
         let reader = JSONLinesReader(lines: try LineReader(path: path))
         var softLength: (count: Int, line: Int)?
+        var indexed: [String: Set<Int>] = [:]
         while let o = try reader.next() {
             let line = reader.lineNumber
             guard let id = o["id"]?.stringValue else {
                 throw Failure(.dataError, "no \"id\"", file: path, line: line)
             }
-            // Two lines for one video would make its target depend on which came last.
+            // Two lines for one video would make its target depend on which came last; lines
+            // for distinct clip records of a video (tb-score on windows: "index") are fine as
+            // long as they agree on the label.
+            let index = o["index"].flatMap { $0 == .null ? nil : $0.intValue }
             if let first = t.places[id] {
-                throw Failure(.dataError, "duplicate id \"\(id)\" (first on line \(first.line))", file: path, line: line)
+                guard let index, let seen = indexed[id], !seen.contains(index), o["soft"] == nil || o["soft"] == .null,
+                      t.soft[id] == nil else {
+                    throw Failure(.dataError, "duplicate id \"\(id)\" (first on line \(first.line))", file: path, line: line)
+                }
             }
+            if let index { indexed[id, default: []].insert(index) }
             if let l = o["label"], l != .null {
                 guard let v = l.intValue, v >= 0, v < LabelSet.maxClasses else {
                     throw Failure(.dataError, "label of \"\(id)\" is not a class number", file: path, line: line)
                 }
+                if let other = t.labels[id], other != v {
+                    throw Failure(.dataError, "label \(v) of \"\(id)\", but line \(t.places[id]!.line) gives \(other)",
+                                  file: path, line: line)
+                }
                 t.labels[id] = v
             }
-            t.places[id] = (path, line)
+            if t.places[id] == nil { t.places[id] = (path, line) }
             if let k = o["keep"], k != .null {
                 guard let keep = k.boolValue else {
                     throw Failure(.dataError, "keep of \"\(id)\" is not true or false", file: path, line: line)

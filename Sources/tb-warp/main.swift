@@ -140,7 +140,11 @@ struct Fit: ParsableCommand {
             progress.advance()
         }
         progress.finish()
-        let model = try fit.model(perClass: perClass)
+        let model: MotionModel
+        do { model = try fit.model(perClass: perClass) } catch let f as Failure {
+            // Nothing to fit is the input's fault: name it.
+            throw f.at(file: streams.isEmpty || streams == ["-"] ? "<stdin>" : streams.joined(separator: ", "))
+        }
         try out.file.write(model.json.text + "\n")
         let c = fit.counts
         if c.totalSkipped > 0 {

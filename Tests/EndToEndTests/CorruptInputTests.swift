@@ -19,6 +19,8 @@ final class CorruptInputTests: XCTestCase {
             ("tb-train", "tb-train --arch r3d10:w4 --classes 2 --threads 1 {} -o OUT.safetensors"),
             ("tb-teach", "tb-teach --arch r3d10:w4:dilated1 --objective invariant --threads 1 {} -o OUT.safetensors"),
             ("tb-score", "tb-score model.safetensors --threads 1 {} -o OUT.jsonl"),
+            ("tb-warp", "tb-warp --mode translate --len 2 {} -o OUT.tbs"),
+            ("tb-warp fit", "tb-warp fit {} -o OUT.json"),
         ],
         "ckpt": [
             ("tb-info", "tb-info {}"),
@@ -47,7 +49,7 @@ final class CorruptInputTests: XCTestCase {
     /// stream of no records for the filters, tb-score takes clips, and a label file with extra
     /// keys or without labels is fine where the labels come from elsewhere.
     static let expected: [String: Int32] = [
-        "stream-empty.tbs tb-clip": 0, "stream-empty.tbs tb-score": 0,
+        "stream-empty.tbs tb-clip": 0, "stream-empty.tbs tb-score": 0, "stream-empty.tbs tb-warp": 0,
         "stream-kind-clip.tbs tb-info": 0, "stream-kind-clip.tbs tb-score": 0,
         "stream-kind-features.tbs tb-info": 0, "stream-frames-f32.tbs tb-info": 0,
         "stream-frames-no-channel.tbs tb-info": 0, "stream-sample-bad-shape.tbs tb-info": 0,
