@@ -174,7 +174,7 @@ final class WarpEndToEndTests: XCTestCase {
             ("tb-warp --mode copy mixed.tbs", 65, "tb-warp: mixed.tbs: record 1: a clip, not frames"),
             ("tb-warp fit clips.tbs", 65, "tb-warp: clips.tbs: record 0: a clip, not frames"),
             ("tb-warp fit nope.tbs", 66, "tb-warp: nope.tbs: No such file or directory"),
-            ("tb-warp fit stills.tbs", 65, "tb-warp: no pairs of consecutive frames to fit"),
+            ("tb-warp fit stills.tbs", 65, "tb-warp: stills.tbs: no pairs of consecutive frames to fit"),
             ("tb-warp --mode perspective stills.tbs", 64, "tb-warp: --mode perspective needs --model"),
         ]
         for (command, status, message) in cases {
