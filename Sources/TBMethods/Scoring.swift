@@ -48,6 +48,24 @@ public enum TimeBalance {
         return scores.map { ($0 - lo) / (hi - lo) }
     }
 
+    /// Each score's rank among `scores` as a fraction in [0, 1] (ties share their mean rank;
+    /// one score, or all equal: 0.5). Unlike min-max, one outlying video cannot push every
+    /// other one to an end of the range.
+    public static func rankRescale(_ scores: [Double]) -> [Double] {
+        guard scores.count > 1 else { return scores.map { _ in 0.5 } }
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        var out = [Double](repeating: 0, count: scores.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
+            let rank = Double(i + j) / 2 / Double(scores.count - 1)
+            for k in i...j { out[order[k]] = rank }
+            i = j + 1
+        }
+        return out
+    }
+
     /// ỹ = s · p_inv + (1 − s) · p_dis.
     public static func mix(invariant: [Float], distinctive: [Float], s: Double) -> [Float] {
         zip(invariant, distinctive).map { Float(s * Double($0) + (1 - s) * Double($1)) }

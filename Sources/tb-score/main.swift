@@ -27,8 +27,15 @@ struct Score: ParsableCommand {
     @Flag(help: "Two checkpoints, the invariant teacher then the distinctive one: temporal similarity and soft targets.")
     var tstr = false
 
-    @Flag(help: "With --tstr, weight by the raw temporal similarity instead of its min-max rescaling.")
+    @Flag(help: "With --tstr, weight by the raw temporal similarity (as --tss-scale raw).")
     var rawTss = false
+
+    @Option(help: ArgumentHelp("With --tstr, s from the similarity's minmax rescaling (default), its rank, or raw.",
+                               valueName: "how"))
+    var tssScale: String?
+
+    /// How s comes from the temporal similarity.
+    var scale: String { tssScale ?? (rawTss ? "raw" : "minmax") }
 
     @Option(help: ArgumentHelp("Clips per video when the input is frames (evenly spread).", valueName: "K"))
     var clips = 4
@@ -71,7 +78,11 @@ struct Score: ParsableCommand {
         if tstr && checkpoints.count != 2 {
             throw ValidationError("--tstr takes two checkpoints, the invariant teacher then the distinctive one")
         }
-        if rawTss && !tstr { throw ValidationError("--raw-tss needs --tstr") }
+        if (rawTss || tssScale != nil) && !tstr { throw ValidationError("--raw-tss and --tss-scale need --tstr") }
+        if let t = tssScale, !["minmax", "rank", "raw"].contains(t) {
+            throw ValidationError("--tss-scale must be minmax, rank or raw")
+        }
+        if rawTss && tssScale != nil && tssScale != "raw" { throw ValidationError("--raw-tss contradicts --tss-scale \(tssScale!)") }
         guard clips >= 1, len >= 1 else { throw ValidationError("--clips and --len must be at least 1") }
         if let s = size, !(1...4096).contains(s) { throw ValidationError("--size must be 1 to 4096") }
         if !(crop > 0 && crop <= 1) { throw ValidationError("--crop must be in (0, 1]") }
@@ -172,7 +183,7 @@ struct Score: ParsableCommand {
 
         let reader = StreamReader(paths: streams.isEmpty ? ["-"] : streams)
         var videos = VideoShardFilter(Shard.chosen(shard, streams: streams))
-        if tstr && !rawTss, let s = videos.shard {
+        if tstr && scale != "raw", let s = videos.shard {
             // The rescaling is over every video: a shard's would differ from the whole run's.
             throw Failure(.usage, "--tstr rescales the temporal similarity over all videos, so it cannot run as shard "
                           + "\(s.index)/\(s.count)" + (shard == nil ? " (from SLURM_ARRAY_TASK_ID)" : "")
@@ -194,7 +205,12 @@ struct Score: ParsableCommand {
             // The second pass is over features already computed, never over the videos.
             let raw = pending.map { item in item.scores.map { TimeBalance.temporalSimilarity($0.features) } }
             let means = raw.map { ($0[0] + $0[1]) / 2 }
-            let s = rawTss ? means.map { min(max($0, 0), 1) } : TimeBalance.rescale(means)
+            let s: [Double]
+            switch scale {
+            case "raw": s = means.map { min(max($0, 0), 1) }
+            case "rank": s = TimeBalance.rankRescale(means)
+            default: s = TimeBalance.rescale(means)
+            }
             for (i, item) in pending.enumerated() { try emit(item, tss: (raw[i], means[i], s[i])) }
         }
         progress.finish()

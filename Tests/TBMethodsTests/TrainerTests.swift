@@ -179,6 +179,10 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(TimeBalance.temporalSimilarity([[1, 0], [2, 0], [0, 3]]), 1.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(TimeBalance.rescale([0.9, 0.95, 1.0]), [0, 0.5, 1], accuracy: 1e-12)
         XCTAssertEqual(TimeBalance.rescale([0.4, 0.4]), [0.5, 0.5])
+        // Rank: an outlier moves nobody else; ties share their mean rank.
+        XCTAssertEqual(TimeBalance.rankRescale([0.999, 0.2, 0.998, 0.9995]), [2.0 / 3, 0, 1.0 / 3, 1])
+        XCTAssertEqual(TimeBalance.rankRescale([0.5, 0.7, 0.5]), [0.25, 1, 0.25])
+        XCTAssertEqual(TimeBalance.rankRescale([0.3]), [0.5])
         XCTAssertEqual(TimeBalance.mix(invariant: [1, 0], distinctive: [0, 1], s: 0.25), [0.25, 0.75])
     }
 }
