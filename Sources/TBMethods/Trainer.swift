@@ -178,11 +178,22 @@ public func makeOptimizer(_ name: String, parameters: [Parameter], learningRate:
     }
 }
 
-/// Linear warm-up from 0 over `warmup` steps, then the rate held, or decayed to 0 along a
-/// cosine over `cosineSteps`.
-public func makeSchedule(rate: Float, warmup: Int, cosineSteps: Int?) throws -> any LearningRateSchedule {
-    let after: any LearningRateSchedule = try cosineSteps.map { try CosineSchedule(base: rate, steps: $0) }
-        ?? ConstantSchedule(rate)
+/// Linear warm-up from 0 over `warmup` steps, then the rate held, decayed to 0 along a
+/// cosine over `cosineSteps`, or multiplied by `gamma` at each of `milestones` (steps after
+/// the warm-up; PyTorch's MultiStepLR).
+public func makeSchedule(rate: Float, warmup: Int, cosineSteps: Int?, milestones: [Int] = [],
+                         gamma: Double = 0.1) throws -> any LearningRateSchedule {
+    if cosineSteps != nil && !milestones.isEmpty {
+        throw Failure(.usage, "a cosine schedule and step milestones contradict each other")
+    }
+    let after: any LearningRateSchedule
+    if let cosineSteps {
+        after = try CosineSchedule(base: rate, steps: cosineSteps)
+    } else if !milestones.isEmpty {
+        after = StepDecaySchedule(base: rate, gamma: gamma, milestones: milestones)
+    } else {
+        after = ConstantSchedule(rate)
+    }
     return try WarmupSchedule(steps: warmup, then: after)
 }
 

@@ -68,6 +68,13 @@ struct Train: ParsableCommand {
                                valueName: "n"))
     var cosineSteps: Int?
 
+    @Option(help: ArgumentHelp("Multiply the rate by --gamma at these steps after warm-up, e.g. 300,600.",
+                               valueName: "n,n,..."))
+    var milestones: String?
+
+    @Option(help: ArgumentHelp("The factor of --milestones.", valueName: "γ"))
+    var gamma: Double = 0.1
+
     @Option(help: ArgumentHelp("Weight of MSE(softmax, soft target) on labeled samples (λ_l).", valueName: "λ"))
     var lambdaLabeled: Float = 50
 
@@ -106,6 +113,15 @@ struct Train: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    func milestoneSteps() throws -> [Int] {
+        guard let milestones else { return [] }
+        let steps = milestones.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !steps.isEmpty, steps.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--milestones must be steps of at least 1, separated by commas, not \(milestones)")
+        }
+        return steps.map { $0! }
+    }
+
     func validate() throws {
         if arch == nil && resume == nil && inflate == nil {
             throw ValidationError("give --arch (or --resume a checkpoint, or --inflate one)")
@@ -129,6 +145,9 @@ struct Train: ParsableCommand {
         if !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
         if let c = cosineSteps, c < 1 { throw ValidationError("--cosine-steps must be at least 1") }
+        let steps = try milestoneSteps()
+        if cosineSteps != nil && !steps.isEmpty { throw ValidationError("--cosine-steps and --milestones contradict each other") }
+        if !(gamma > 0 && gamma.isFinite) { throw ValidationError("--gamma must be positive") }
         if lambdaLabeled < 0 || lambdaUnlabeled < 0 { throw ValidationError("the λ weights must not be negative") }
         if !(0...1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1]") }
         if let c = clipGrad, !(c > 0) { throw ValidationError("--clip-grad must be positive") }
@@ -219,7 +238,8 @@ struct Train: ParsableCommand {
                                       parameters: model.parameters)
             startStep = opt.stepCount
         }
-        let schedule = try makeSchedule(rate: lr, warmup: warmup, cosineSteps: cosineSteps)
+        let schedule = try makeSchedule(rate: lr, warmup: warmup, cosineSteps: cosineSteps, milestones: try milestoneSteps(),
+                                        gamma: gamma)
         let trainer = Trainer(model: model, optimizer: opt, schedule: schedule,
                               weights: LossWeights(labeledSoft: lambdaLabeled, unlabeledSoft: lambdaUnlabeled,
                                                    labelSmoothing: labelSmoothing),

@@ -103,6 +103,17 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(parts.total, ce + ceAux, accuracy: 1e-4)
     }
 
+    func testStepMilestonesCountFromTheEndOfWarmUp() throws {
+        let s = try makeSchedule(rate: 1, warmup: 2, cosineSteps: nil, milestones: [5, 3], gamma: 0.5)
+        XCTAssertEqual(s.rate(at: 1), 0.5, accuracy: 1e-6)  // halfway up the warm-up
+        XCTAssertEqual(s.rate(at: 2), 1)
+        XCTAssertEqual(s.rate(at: 4), 1)
+        XCTAssertEqual(s.rate(at: 5), 0.5)
+        XCTAssertEqual(s.rate(at: 7), 0.25)
+        XCTAssertEqual(s.rate(at: 100), 0.25)
+        XCTAssertThrowsError(try makeSchedule(rate: 1, warmup: 0, cosineSteps: 10, milestones: [3]))
+    }
+
     func testATinyNetworkLearnsBrightFromDark() throws {
         let model = ResNet(spec: try ArchitectureSpec(parsing: "r3d10:w4"), classes: 2, seed: 3)
         let trainer = Trainer(model: model, optimizer: try Adam(parameters: model.parameters, learningRate: 3e-3),
