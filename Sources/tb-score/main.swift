@@ -54,8 +54,14 @@ struct Score: ParsableCommand {
             help: ArgumentHelp("Mark keep: true when the confidence is at least this.", valueName: "p"))
     var threshold: Double?
 
-    @Flag(help: "Mark keep: true only when the prediction equals the video's own (searched) label.")
-    var keepTop1 = false
+    @Flag(name: .customLong("keep-top1"),
+          help: "Mark keep: true only when the prediction equals the video's own (searched) label.")
+    var keepTop1Flag = false
+
+    @Option(name: .customLong("keep"), help: ArgumentHelp("top1: as --keep-top1.", valueName: "rule"))
+    var keepRule: String?
+
+    var keepTop1: Bool { keepTop1Flag || keepRule == "top1" }
 
     @Option(help: ArgumentHelp("Write clip features as a stream (f32 [M, K, D] per video).", valueName: "file"))
     var features: String?
@@ -86,6 +92,7 @@ struct Score: ParsableCommand {
         guard clips >= 1, len >= 1 else { throw ValidationError("--clips and --len must be at least 1") }
         if let s = size, !(1...4096).contains(s) { throw ValidationError("--size must be 1 to 4096") }
         if !(crop > 0 && crop <= 1) { throw ValidationError("--crop must be in (0, 1]") }
+        if let r = keepRule, r != "top1" { throw ValidationError("--keep takes top1 (confidence is --min-conf)") }
         if let t = threshold, !(0...1).contains(t) { throw ValidationError("--threshold must be in [0, 1]") }
     }
 
