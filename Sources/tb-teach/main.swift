@@ -170,7 +170,12 @@ struct Teach: ParsableCommand {
             try save(output, optimizerState: true)
             Interruption.end(tool: "tb-teach", signal: signal, step: opt.stepCount, saved: output)
         }
-        guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
+        // A resumed run whose checkpoint had already seen the whole input (stopped after its
+        // last step, or requeued after it ended) has nothing left to do: it ends as that run did.
+        guard opt.stepCount > startStep || startStep > 0 else {
+            throw Failure(.dataError, "no batches in the input", file: reader.currentName)
+        }
+        if opt.stepCount == startStep { common.note("tb-teach", "the checkpoint has trained on the whole input already") }
         try save(output, optimizerState: checkpointEvery != nil)
     }
 }

@@ -338,7 +338,12 @@ struct Train: ParsableCommand {
             Interruption.end(tool: "tb-train", signal: signal, step: opt.stepCount, saved: output)
         }
         try trainer.endOfInput()
-        guard opt.stepCount > startStep else { throw Failure(.dataError, "no batches in the input", file: reader.currentName) }
+        // A resumed run whose checkpoint had already seen the whole input (stopped after its
+        // last step, or requeued after it ended) has nothing left to do: it ends as that run did.
+        guard opt.stepCount > startStep || startStep > 0 else {
+            throw Failure(.dataError, "no batches in the input", file: reader.currentName)
+        }
+        if opt.stepCount == startStep { common.note("tb-train", "the checkpoint has trained on the whole input already") }
         if let last = lastEpoch { try evaluate(epoch: last) }
         guard isMain else { return }
         try save(output ?? "-", optimizerState: checkpointEvery != nil)

@@ -31,10 +31,10 @@ final class SignalTests: XCTestCase {
         var resume: String
     }
 
-    let train = Pipeline(mix: "tb-mix ../lab.tbs --batch 4 --len 4 --steps 60 --seed 7",
+    let train = Pipeline(mix: "tb-mix ../lab.tbs --batch 4 --len 4 --steps 200 --seed 7",
                          train: "tb-train --arch r3d10:w4 --classes 4 --seed 1 --threads 1 --checkpoint-every 2",
                          resume: "tb-train --threads 1 --checkpoint-every 2")
-    let teach = Pipeline(mix: "tb-mix --unlabeled ../unl.tbs --pretrain 2 --len 4 --batch 4 --steps 40 --seed 3",
+    let teach = Pipeline(mix: "tb-mix --unlabeled ../unl.tbs --pretrain 2 --len 4 --batch 4 --steps 120 --seed 3",
                          train: "tb-teach --arch r3d10:w4:dilated2 --objective tclr --seed 2 --threads 1 --checkpoint-every 2",
                          resume: "tb-teach --threads 1 --checkpoint-every 2")
 
@@ -78,6 +78,21 @@ final class SignalTests: XCTestCase {
         XCTAssertEqual(try SafeTensorsFile(path: dir.file("part/out.safetensors")).metadata["steps"],
                        try SafeTensorsFile(path: dir.file("whole/out.safetensors")).metadata["steps"], file: file, line: line)
         return (status, trainerErrors)
+    }
+
+    /// A run requeued after it had ended (its checkpoint saw the whole input) ends again, unchanged.
+    func testResumingAFinishedRunChangesNothing() throws {
+        let r = try dir.sh("""
+            cd whole
+            tb-mix ../lab.tbs --batch 4 --len 4 --steps 6 --seed 7 \\
+              | tb-train --arch r3d10:w4 --classes 4 --seed 1 --threads 1 --checkpoint-every 2 -o out.safetensors
+            cp out.safetensors before.safetensors
+            tb-mix ../lab.tbs --batch 4 --len 4 --steps 6 --seed 7 \\
+              | tb-train --threads 1 --checkpoint-every 2 --resume out.safetensors -o out.safetensors
+            cmp before.safetensors out.safetensors
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("tb-train: the checkpoint has trained on the whole input already"), r.stderr)
     }
 
     func testTrainKilledByKILLResumesToTheSameBytes() throws {
