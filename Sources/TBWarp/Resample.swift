@@ -10,11 +10,11 @@ public enum Resample {
     /// camera) takes the nearest corner's colour by the same clamp. Values round to nearest, so an
     /// exact integer position returns the source pixel unchanged.
     public static func image(_ image: RGBImage, through a: [Double], width: Int, height: Int) -> RGBImage {
-        var out = [UInt8](repeating: 0, count: width * height * 3)
+        var result = RGBImage(width: width, height: height)
         let sw = image.width, sh = image.height
         let maxX = Double(sw - 1), maxY = Double(sh - 1)
         image.pixels.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
+            result.pixels.withUnsafeMutableBufferPointer { dst in
                 for v in 0..<height {
                     let fv = Double(v)
                     for u in 0..<width {
@@ -39,7 +39,7 @@ public enum Resample {
                 }
             }
         }
-        return try! RGBImage(width: width, height: height, pixels: out)  // size matches by construction
+        return result
     }
 
     /// The same map, written the obvious way for the tests to check `image` against: per pixel,

@@ -36,18 +36,18 @@ public struct SyntheticTexture: Sendable {
     public func render(width: Int, height: Int, motion: Homography = .identity) -> RGBImage {
         let frame = NormalisedFrame(width: width, height: height)
         let back = Matrix3.multiply((motion.inverse() ?? .identity).matrix, frame.fromPixels)
-        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        var image = RGBImage(width: width, height: height)
         for row in 0..<height {
             for col in 0..<width {
                 let p = Matrix3.apply(back, x: Double(col), y: Double(row)) ?? (0, 0)
                 let v = value(x: p.x, y: p.y)
                 func byte(_ d: Double) -> UInt8 { UInt8(min(max(d.rounded(), 0), 255)) }
                 let o = (row * width + col) * 3
-                pixels[o] = byte(v)
-                pixels[o + 1] = byte(0.8 * v + 25)
-                pixels[o + 2] = byte(255 - v)
+                image.pixels[o] = byte(v)
+                image.pixels[o + 1] = byte(0.8 * v + 25)
+                image.pixels[o + 2] = byte(255 - v)
             }
         }
-        return try! RGBImage(width: width, height: height, pixels: pixels)  // size matches by construction
+        return image
     }
 }
