@@ -36,6 +36,9 @@ public enum Conv3D {
         if usesTransposedConvolution(shape) {
             return backwardInputByConvolution(gradOutput: gradOutput, weight: weight, shape: shape)
         }
+        if let axes = phaseAxes(shape) {
+            return backwardInputByPhases(gradOutput: gradOutput, weight: weight, shape: shape, axes: axes)
+        }
         return backwardInputByCol2Vol(gradOutput: gradOutput, weight: weight, shape: shape)
     }
 

@@ -66,6 +66,16 @@ final class Conv3DTests: XCTestCase {
         // The direct kernel with dead taps, and with panels that end inside a sample.
         Case(name: "3x3x3 on T = 1, direct", batch: 2, inChannels: 3, outChannels: 9, size: (1, 17, 19),
              geometry: .cube(kernel: 3, padding: 1)),
+        // Stride-2 input gradients phase by phase: an even kernel, stride 2 on one axis only,
+        // and R3D-S's downsampling shapes (odd sizes leave one phase shorter than the output).
+        Case(name: "4x4x4 stride 2", batch: 2, inChannels: 3, outChannels: 5, size: (6, 10, 8),
+             geometry: .cube(kernel: 4, stride: 2, padding: 1)),
+        Case(name: "3x3x3 stride (2, 1, 1)", batch: 2, inChannels: 4, outChannels: 3, size: (5, 6, 7),
+             geometry: ConvGeometry(kernel: (3, 3, 3), stride: (2, 1, 1), padding: (1, 1, 1))),
+        Case(name: "R3D-S 64>128 /2", batch: 2, inChannels: 9, outChannels: 17, size: (2, 7, 7),
+             geometry: .cube(kernel: 3, stride: 2, padding: 1)),
+        Case(name: "R3D-S 1x1x1 /2, odd", batch: 2, inChannels: 9, outChannels: 17, size: (2, 7, 7),
+             geometry: .cube(kernel: 1, stride: 2)),
         // ~0.3 MB per sample: several samples per tile, the last tile shorter.
         Case(name: "batched tiles", batch: 7, inChannels: 3, outChannels: 5, size: (2, 20, 20),
              geometry: .cube(kernel: 3, padding: 1)),
@@ -94,6 +104,32 @@ final class Conv3DTests: XCTestCase {
                 assertClose(Conv3D.backwardInputByConvolution(gradOutput: dy, weight: w, shape: shape),
                             expected, c.name + " (transposed convolution)")
             }
+            if let axes = Conv3D.phaseAxes(shape) {
+                for level in MicroKernel.supported {
+                    assertClose(Conv3D.backwardInputByPhases(gradOutput: dy, weight: w, shape: shape, axes: axes,
+                                                             level: level),
+                                expected, c.name + " (phases, level \(level))")
+                }
+            }
+        }
+    }
+
+    /// R3D's stride-2 layers take the phase-split input gradient wherever the panel kernels run;
+    /// stride-1, dilated or stride-3 geometries and 1×1×1 kernels (one phase in eight) do not.
+    func testPhaseSplitCoversStrideTwoLayers() throws {
+        try XCTSkipUnless(MicroKernel.isFast, "no AVX2 on this CPU: col2vol on OpenBLAS")
+        func axes(_ name: String) -> Bool {
+            guard let c = Self.cases.first(where: { $0.name == name }) else { XCTFail(name); return false }
+            let shape = ConvShape(inputShape: [c.batch, c.inChannels, c.size.0, c.size.1, c.size.2],
+                                  outChannels: c.outChannels, geometry: c.geometry)
+            return Conv3D.phaseAxes(shape) != nil
+        }
+        for name in ["2D 3x3 stride 2", "3x3x3 stride 2", "4x4x4 stride 2", "3x3x3 stride (2, 1, 1)",
+                     "R3D-S 64>128 /2", "stem 3x7x7", "3x3x3 /2 on T = 2 (dead tap)"] {
+            XCTAssertTrue(axes(name), name)
+        }
+        for name in ["3x3x3", "dilated, strided, uneven", "1x1x1 stride 2", "R3D-S 1x1x1 /2, odd"] {
+            XCTAssertFalse(axes(name), name)
         }
     }
 
