@@ -90,14 +90,16 @@ public final class Adam: Optimizer {
             p.grad.data.withUnsafeBufferPointer { grad in
                 m.first.withUnsafeMutableBufferPointer { first in
                     m.second.withUnsafeMutableBufferPointer { second in
-                        for j in 0..<theta.count {
-                            var g = grad[j]
-                            if l2 != 0 { g = g + l2 * theta[j] }  // grad.add(param, alpha=weight_decay)
-                            if shrink != 1 { theta[j] = theta[j] * shrink }
-                            first[j] = lerp(first[j], g, w1)
-                            second[j] = second[j] * b2 + w2 * g * g  // mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                            let denominator = second[j].squareRoot() / correction2Root + epsilon
-                            theta[j] = theta[j] + negativeStepSize * first[j] / denominator
+                        forEachChunkInParallel(theta.count) { range in
+                            for j in range {
+                                var g = grad[j]
+                                if l2 != 0 { g = g + l2 * theta[j] }  // grad.add(param, alpha=weight_decay)
+                                if shrink != 1 { theta[j] = theta[j] * shrink }
+                                first[j] = lerp(first[j], g, w1)
+                                second[j] = second[j] * b2 + w2 * g * g  // mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                                let denominator = second[j].squareRoot() / correction2Root + epsilon
+                                theta[j] = theta[j] + negativeStepSize * first[j] / denominator
+                            }
                         }
                     }
                 }

@@ -63,14 +63,16 @@ public final class SGD: Optimizer {
         let mu = Float(momentum), keep = Float(1 - dampening)
         p.value.data.withUnsafeMutableBufferPointer { theta in
             p.grad.data.withUnsafeBufferPointer { g in
-                for j in 0..<theta.count {
-                    var d = g[j]
-                    if decay != 0 { d = d + decay * theta[j] }  // grad.add(param, alpha=weight_decay)
-                    if let b = buffer {
-                        b[j] = first ? d : b[j] * mu + keep * d  // buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
-                        d = nesterov ? d + mu * b[j] : b[j]
+                forEachChunkInParallel(theta.count) { range in
+                    for j in range {
+                        var d = g[j]
+                        if decay != 0 { d = d + decay * theta[j] }  // grad.add(param, alpha=weight_decay)
+                        if let b = buffer {
+                            b[j] = first ? d : b[j] * mu + keep * d  // buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
+                            d = nesterov ? d + mu * b[j] : b[j]
+                        }
+                        theta[j] = theta[j] + rate * d
                     }
-                    theta[j] = theta[j] + rate * d
                 }
             }
         }

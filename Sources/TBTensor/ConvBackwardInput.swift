@@ -20,8 +20,8 @@ extension Conv3D {
         var flipped = [Float](repeating: 0, count: cin * cout * K)
         weight.data.withUnsafeBufferPointer { w in
             flipped.withUnsafeMutableBufferPointer { f in
-                for co in 0..<cout {
-                    for ci in 0..<cin {
+                Parallel.forEach(cin, work: cin * cout * K) { ci in
+                    for co in 0..<cout {
                         let src = (co * cin + ci) * K, dst = (ci * cout + co) * K
                         for k in 0..<K { f[dst + K - 1 - k] = w[src + k] }
                     }
@@ -100,7 +100,7 @@ struct TransposedWeight {
             for r in 0..<rows { transposed[r * cout + o] = w[o * rows + r] }
         }
         packed = .allocate(capacity: (rows + mr - 1) / mr * mr * cout)
-        tb_pack_rows(level, rows, cout, transposed, cout, packed)
+        packRows(level: level, rows, cout, transposed, lda: cout, into: packed)
     }
 
     func deallocate() { packed.deallocate() }

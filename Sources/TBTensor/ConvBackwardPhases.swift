@@ -105,7 +105,7 @@ extension Conv3D {
                                 }
                             }
                             let p = UnsafeMutablePointer<Float>.allocate(capacity: (cin + mr - 1) / mr * mr * columns)
-                            tb_pack_rows(level, cin, columns, a, columns, p)
+                            packRows(level: level, cin, columns, a, lda: columns, into: p)
                             packed = p
                         }
                         phases.append(GradientPhase(phase: (rt, rh, rw),

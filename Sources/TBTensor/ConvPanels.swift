@@ -21,6 +21,14 @@ enum MicroKernel {
     static var isFastForWeights: Bool { best >= 2 }
 }
 
+/// tb_pack_rows with its blocks of rows shared out among threads (it reads a whole weight).
+func packRows(level: Int32, _ M: Int, _ K: Int, _ a: UnsafePointer<Float>, lda: Int, into packed: UnsafeMutablePointer<Float>) {
+    let mr = tb_gemm_rows(level), blocks = (M + mr - 1) / mr
+    Parallel.forEach(blocks, work: M * K) { b in
+        tb_pack_rows(level, min(mr, M - b * mr), K, a + b * mr * lda, lda, packed + b * mr * K)
+    }
+}
+
 extension Conv3D {
     /// Packed-column bytes of one tile: small enough to stay in L2 between vol2col and the GEMM.
     static let panelTileBudgetBytes = 1 << 20
@@ -37,7 +45,7 @@ extension Conv3D {
         let width = tiles.map { $0.width(shape) }.max() ?? 0
         let packedWeight = UnsafeMutablePointer<Float>.allocate(capacity: (M + mr - 1) / mr * mr * K)
         defer { packedWeight.deallocate() }
-        shape.withLiveWeight(w, outer: M) { tb_pack_rows(level, M, K, $0, K, packedWeight) }
+        shape.withLiveWeight(w, outer: M) { packRows(level: level, M, K, $0, lda: K, into: packedWeight) }
         ColumnSource.with(input: x, shape: shape) { source in
             let reads = SameSizeReads(shape, source)
             // Panels of the direct kernel stay within a sample: it needs many per sample for the

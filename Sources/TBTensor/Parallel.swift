@@ -47,3 +47,9 @@ extension Parallel {
         forEach(chunks, work: count) { i in body(i * chunk..<min(count, (i + 1) * chunk)) }
     }
 }
+
+/// Runs `body` over 0..<count cut into ranges, in parallel on `computeThreads` threads when the
+/// count is large: for elementwise loops (optimizer updates), whose results never depend on the cut.
+public func forEachChunkInParallel(_ count: Int, _ body: (Range<Int>) -> Void) {
+    Parallel.forEachChunk(count, body)
+}
