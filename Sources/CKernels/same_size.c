@@ -163,6 +163,25 @@ void tb_pack_same_size(int level, const float *x, long C, long cs, long T, long 
     }
 }
 
+// The taps whose masks leave some lane of the panel valid, in order: a tap that reads only padding
+// for every lane (t − 1 on a panel of the first frame) adds nothing, so the kernels skip it, as
+// direct convolutions skip the kernel rows that fall outside the input.
+__attribute__((target("avx512f")))
+static long live_taps_avx512(__mmask16 (*valid)[2], long taps, long *live) {
+    long n = 0;
+    for (long t = 0; t < taps; t++) if (valid[t][0] | valid[t][1]) live[n++] = t;
+    return n;
+}
+
+__attribute__((target("avx2,fma")))
+static long live_taps_avx2(__m256i (*valid)[2], long taps, long *live) {
+    long n = 0;
+    for (long t = 0; t < taps; t++) {
+        if (!_mm256_testz_si256(valid[t][0], valid[t][0]) || !_mm256_testz_si256(valid[t][1], valid[t][1])) live[n++] = t;
+    }
+    return n;
+}
+
 // ---- same-size convolutions straight from the input ----
 // The panel kernel's loop with the panel's loads replaced by masked loads from the input: row
 // c·taps + i of the column panel is x[c] shifted by tap i, so nothing is packed at all.
@@ -177,14 +196,15 @@ static void conv_same_avx512(const float *x, long C, long cs, long T, long H, lo
         int lt[32], lh[32], lw[32];
         lane_coordinates(pb, 0, hi, T, H, W, 32, lt, lh, lw);
         tap_masks_avx512(lt, lh, lw, 0, hi, T, H, W, offsets, taps, valid, shift, range);
+        long live[TB_SAME_SIZE_MAX_TAPS], lives = live_taps_avx512(valid, taps, live);
         for (long i0 = 0; i0 < M; i0 += 8) {
-            const float *ak = a + i0 * K;
             __m512 acc[8][2];
             UNROLL for (int i = 0; i < 8; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
             for (long c = 0; c < C; c++) {
-                const float *xc = x + c * cs + pb;
-                for (long t = 0; t < taps; t++, ak += 8) {
-                    const float *s = xc + shift[t];
+                const float *xc = x + c * cs + pb, *ac = a + i0 * K + c * taps * 8;
+                for (long j = 0; j < lives; j++) {
+                    long t = live[j];
+                    const float *s = xc + shift[t], *ak = ac + t * 8;
                     __m512 b0 = _mm512_maskz_loadu_ps(valid[t][0], s), b1 = _mm512_maskz_loadu_ps(valid[t][1], s + 16);
                     UNROLL for (int i = 0; i < 8; i++) {
                         __m512 ai = _mm512_set1_ps(ak[i]);
@@ -214,14 +234,15 @@ static void conv_same_avx2(const float *x, long C, long cs, long T, long H, long
         int lt[16], lh[16], lw[16];
         lane_coordinates(pb, 0, hi, T, H, W, 16, lt, lh, lw);
         tap_masks_avx2(lt, lh, lw, 0, hi, T, H, W, offsets, taps, valid, shift, range);
+        long live[TB_SAME_SIZE_MAX_TAPS], lives = live_taps_avx2(valid, taps, live);
         for (long i0 = 0; i0 < M; i0 += 4) {
-            const float *ak = a + i0 * K;
             __m256 acc[4][2];
             UNROLL for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
             for (long c = 0; c < C; c++) {
-                const float *xc = x + c * cs + pb;
-                for (long t = 0; t < taps; t++, ak += 4) {
-                    const float *s = xc + shift[t];
+                const float *xc = x + c * cs + pb, *ac = a + i0 * K + c * taps * 4;
+                for (long j = 0; j < lives; j++) {
+                    long t = live[j];
+                    const float *s = xc + shift[t], *ak = ac + t * 4;
                     __m256 b0 = _mm256_maskload_ps(s, valid[t][0]), b1 = _mm256_maskload_ps(s + 8, valid[t][1]);
                     UNROLL for (int i = 0; i < 4; i++) {
                         __m256 ai = _mm256_broadcast_ss(ak + i);
@@ -289,8 +310,12 @@ static void same_size_nt_avx512(const float *x, long sampleStride, long samples,
     enum { MI = 4, KJ = 6, NR = 32 };
     long panels = (count + NR - 1) / NR, K = C * taps, fullM = M - M % MI, fullK = K - K % KJ;
     __mmask16 (*valid)[TB_SAME_SIZE_MAX_TAPS][2] = malloc(sizeof(*valid) * panels);
-    long shift[TB_SAME_SIZE_MAX_TAPS];
-    if (!valid) return;
+    long *reached = malloc(sizeof(long) * panels), shift[TB_SAME_SIZE_MAX_TAPS];
+    if (!valid || !reached) {
+        free(valid);
+        free(reached);
+        return;
+    }
     for (long p = 0; p < panels; p++) {
         long hi = count - p * NR < NR ? count - p * NR : NR;
         int lt[NR], lh[NR], lw[NR];
@@ -307,12 +332,19 @@ static void same_size_nt_avx512(const float *x, long sampleStride, long samples,
             tap[j] = k % taps;
             base[j] = x + k / taps * cs + shift[tap[j]] + p0;
         }
+        // The panels where one of the block's taps reads inside the input: the others add zeros.
+        for (long p = 0; p < panels; p++) {
+            __mmask16 any = 0;
+            for (long j = 0; j < kj; j++) any |= valid[p][tap[j]][0] | valid[p][tap[j]][1];
+            reached[p] = any != 0;
+        }
         for (long i0 = 0; i0 < M; i0 += MI) {
             if (j0 < fullK && i0 < fullM) {
                 __m512 acc[MI][KJ];
                 UNROLL for (int i = 0; i < MI; i++) UNROLL for (int j = 0; j < KJ; j++) acc[i][j] = _mm512_setzero_ps();
                 for (long s = 0; s < samples; s++) {
                     for (long p = 0; p < panels; p++) {
+                        if (!reached[p]) continue;
                         const float *gp = g + ((s * panels + p) * M + i0) * NR;
                         long at = s * sampleStride + p * NR;
                         UNROLL for (int h = 0; h < 2; h++) {
@@ -348,6 +380,7 @@ static void same_size_nt_avx512(const float *x, long sampleStride, long samples,
         }
     }
     free(valid);
+    free(reached);
 }
 
 void tb_gemm_same_size_nt_avx512(const float *x, long sampleStride, long samples, long C, long cs, long T, long H,
