@@ -21,6 +21,9 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Python with torch for the PyTorch side (default: .venv/bin/python when present).")
     var python: String?
     @Option(help: "Path of torch_r3ds.py.") var torchScript = "../shared/bench/torch_r3ds.py"
+    @Option(help: ArgumentHelp("Rounds of tb then PyTorch per thread count; each figure is the median over the rounds.",
+                               discussion: "The machine is shared: single runs vary by 10–20%, alternating rounds share the noise."))
+    var rounds = 1
     @Flag(help: "Skip the per-layer conv table.") var noLayers = false
     @Flag(inversion: .prefixedNo, help: "Keep freed memory for the next step (retainFreedMemory).")
     var retainMemory = true
@@ -34,11 +37,16 @@ struct TrainBench: ParsableCommand {
         var rows: [JSONObject] = []
         var lastTrainClipsPerSecond: Double?  // feeds the profile line below
         for t in threadList {
-            rows.append(measureTB(threads: t))
-            lastTrainClipsPerSecond = rows.last?["train_clips_per_s"]?.doubleValue
-            if let py, FileManager.default.fileExists(atPath: torchScript) {
-                if let torch = try? measureTorch(python: py, threads: t) { rows.append(torch) }
+            var tb: [JSONObject] = [], torch: [JSONObject] = []
+            for _ in 0..<max(1, rounds) {
+                tb.append(measureTB(threads: t))
+                if let py, FileManager.default.fileExists(atPath: torchScript) {
+                    if let row = try? measureTorch(python: py, threads: t) { torch.append(row) }
+                }
             }
+            rows.append(median(tb))
+            lastTrainClipsPerSecond = rows.last?["train_clips_per_s"]?.doubleValue
+            if !torch.isEmpty { rows.append(median(torch)) }
             report(rows.suffix(2).filter { $0["threads"] == JSON(t) })
         }
         if !json && !noLayers {
@@ -65,6 +73,21 @@ struct TrainBench: ParsableCommand {
             }
         }
         if !json { print("peak RSS: \(peakRSSMegabytes()) MB") }
+    }
+
+    /// The first round's row with each throughput replaced by its median over the rounds (and
+    /// the rounds counted when there were several).
+    func median(_ runs: [JSONObject]) -> JSONObject {
+        var row = runs[0]
+        guard runs.count > 1 else { return row }
+        for key in ["train_clips_per_s", "infer_clips_per_s"] {
+            let values = runs.compactMap { $0[key]?.doubleValue }.sorted()
+            guard !values.isEmpty else { continue }
+            let n = values.count
+            row[key] = .double(n % 2 == 1 ? values[n / 2] : ((values[n / 2 - 1] + values[n / 2]) / 2 * 10).rounded() / 10)
+        }
+        row["rounds"] = JSON(runs.count)
+        return row
     }
 
     func report(_ pair: [JSONObject]) {
