@@ -76,6 +76,9 @@ final class Conv3DTests: XCTestCase {
              geometry: .cube(kernel: 3, stride: 2, padding: 1)),
         Case(name: "R3D-S 1x1x1 /2, odd", batch: 2, inChannels: 9, outChannels: 17, size: (2, 7, 7),
              geometry: .cube(kernel: 1, stride: 2)),
+        // 98 positions per sample: the direct forward kernel with a mostly empty last panel.
+        Case(name: "R3D-S 64>64 @2x7x7", batch: 2, inChannels: 5, outChannels: 9, size: (2, 7, 7),
+             geometry: .cube(kernel: 3, padding: 1)),
         // ~0.3 MB per sample: several samples per tile, the last tile shorter.
         Case(name: "batched tiles", batch: 7, inChannels: 3, outChannels: 5, size: (2, 20, 20),
              geometry: .cube(kernel: 3, padding: 1)),
