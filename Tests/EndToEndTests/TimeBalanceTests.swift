@@ -70,6 +70,30 @@ final class TimeBalanceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(top1, 0.375, "4 classes, 24 videos: chance is 0.25")
     }
 
+    /// bin/timebalance runs the two teachers' lanes side by side: when one fails, the other is
+    /// stopped (not left to pretrain for hours) and the run fails without printing a table.
+    func testAFailedLaneStopsTheRecipe() throws {
+        let r = try dir.sh("""
+            mkdir shim
+            real=$(command -v tb-teach)
+            printf '#!/bin/bash\\nfor a; do [[ $a != invariant ]] || { echo "tb-teach: refused by the test" >&2; exit 70; }; done\\nexec %s "$@"\\n' \\
+                "$real" > shim/tb-teach
+            chmod +x shim/tb-teach
+            PATH=$PWD/shim:$PATH TB_PRETRAIN_STEPS=100000 timeout -k 5 300 '\(repositoryRoot)/bin/timebalance' \\
+                "$PWD/toy" work 1 > table.txt 2> err.txt
+            echo "status $?"
+            """)
+        XCTAssertTrue(r.stdout.hasPrefix("status "), r.stderr)
+        let status = Int(r.stdout.dropFirst(7).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        let stderr = (try? String(contentsOfFile: dir.file("err.txt"), encoding: .utf8)) ?? ""
+        XCTAssertNotEqual(status, 0, stderr)
+        XCTAssertNotEqual(status, 124, "the distinctive lane was not stopped: \(stderr)")
+        XCTAssertTrue(stderr.contains("tb-teach: refused by the test"), stderr)
+        XCTAssertTrue(stderr.contains("pretrain with the distinctive objective"), stderr)
+        XCTAssertFalse(stderr.contains("fine-tune the distinctive teacher"), stderr)
+        XCTAssertEqual((try? String(contentsOfFile: dir.file("table.txt"), encoding: .utf8)) ?? "x", "")
+    }
+
     func testSameSeedSameCheckpointBytes() throws {
         let train = "tb-mix lab.tbs --batch 4 --len 4 --steps 4 --seed 3 | tb-train --arch r3d10:w4 --classes 8 --seed 2"
         let teach = "tb-mix --unlabeled unl.tbs --pretrain 2 --len 4 --batch 4 --steps 3 --seed 3 "
