@@ -18,13 +18,17 @@ public enum KernelBench {
         public let gflops: Double
         public let sgemmGflops: Double
         public let gemmShare: Double
+        /// The conv's time for one call, in milliseconds.
+        public let milliseconds: Double
 
-        public init(layer: String, pass: String, gflops: Double, sgemmGflops: Double, gemmShare: Double) {
+        public init(layer: String, pass: String, gflops: Double, sgemmGflops: Double, gemmShare: Double,
+                    milliseconds: Double = 0) {
             self.layer = layer
             self.pass = pass
             self.gflops = gflops
             self.sgemmGflops = sgemmGflops
             self.gemmShare = gemmShare
+            self.milliseconds = milliseconds
         }
     }
 
@@ -65,7 +69,7 @@ public enum KernelBench {
 
     /// Times forward, backwardInput and backwardWeight of each layer, each for at least
     /// `seconds` (best of the repetitions), and the same GEMMs through sgemm alone.
-    public static func run(layers: [Layer] = r3dSmall, seconds: Double = 0.3) -> [Row] {
+    public static func run(layers: [Layer] = r3dSmall, passes only: Set<String>? = nil, seconds: Double = 0.3) -> [Row] {
         var rows: [Row] = []
         var generator = SeededGenerator(seed: 1)
         for layer in layers {
@@ -83,11 +87,11 @@ public enum KernelBench {
                 ("backwardWeight", { _ = Conv3D.backwardWeight(gradOutput: dy, input: x, geometry: g) },
                  backwardWeightGEMMs(shape)),
             ]
-            for (pass, body, gemms) in passes {
+            for (pass, body, gemms) in passes where only?.contains(pass) ?? true {
                 let (conv, plain) = withGEMMs(gemms) { sgemms in bestTimes(seconds: seconds, body, sgemms) }
                 let gemmFlops = gemms.reduce(0.0) { $0 + 2 * Double($1.m) * Double($1.n) * Double($1.k) }
                 rows.append(Row(layer: layer.name, pass: pass, gflops: shape.flops / conv / 1e9,
-                                sgemmGflops: gemmFlops / plain / 1e9, gemmShare: plain / conv))
+                                sgemmGflops: gemmFlops / plain / 1e9, gemmShare: plain / conv, milliseconds: conv * 1000))
             }
         }
         return rows
@@ -96,12 +100,13 @@ public enum KernelBench {
     /// The rows as an aligned text table, with the OpenBLAS kernel and thread count.
     public static func table(_ rows: [Row]) -> String {
         var lines = ["OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads. conv: GFLOP/s as PyTorch counts them; "
-                        + "sgemm: GFLOP/s of the same GEMMs alone; gemm share: their time / the conv's",
+                        + "sgemm: GFLOP/s of the same GEMMs alone; gemm share: their time / the conv's; ms: the conv's time a call",
                      pad("layer", 24) + pad("pass", 16) + pad("conv", 8, right: true) + pad("sgemm", 8, right: true)
-                        + pad("gemm share", 12, right: true)]
+                        + pad("gemm share", 12, right: true) + pad("ms", 8, right: true)]
         for r in rows {
             lines.append(pad(r.layer, 24) + pad(r.pass, 16) + pad(fixed(r.gflops), 8, right: true)
-                         + pad(fixed(r.sgemmGflops), 8, right: true) + pad(fixed(r.gemmShare, 2), 12, right: true))
+                         + pad(fixed(r.sgemmGflops), 8, right: true) + pad(fixed(r.gemmShare, 2), 12, right: true)
+                         + pad(fixed(r.milliseconds, 2), 8, right: true))
         }
         return lines.joined(separator: "\n")
     }

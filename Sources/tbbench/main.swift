@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
         commandName: "tbbench",
         abstract: "Benchmarks of tb beside its peers (run through bin/bench).",
         version: "tbbench " + versionString(),
-        subcommands: [StreamBench.self, TrainBench.self, DecodeBench.self])
+        subcommands: [StreamBench.self, TrainBench.self, LayerBench.self, DecodeBench.self])
 }
 
 runTool(Bench.self, name: "tbbench")
