@@ -1,5 +1,5 @@
 // Panel GEMM microkernels at three levels: AVX-512F (8 rows × 32 columns, 16 zmm
-// accumulators), AVX2 + FMA (4 × 16, 8 ymm) and portable C (4 × 8). The vector levels are
+// accumulators), AVX2 + FMA (6 × 16, 12 ymm) and portable C (4 × 8). The vector levels are
 // compiled with target attributes and picked at run time, so one binary runs on any x86-64.
 // Sums run over k (or panels) in order, so results do not depend on how callers split work.
 
@@ -15,7 +15,7 @@ int tb_cpu_level(void) {
     return 0;
 }
 
-long tb_gemm_rows(int level) { return level == 2 ? 8 : 4; }
+long tb_gemm_rows(int level) { return level == 2 ? 8 : level == 1 ? 6 : 4; }
 long tb_gemm_columns(int level) { return level == 2 ? 32 : level == 1 ? 16 : 8; }
 
 void tb_pack_rows(int level, long M, long K, const float *a, long lda, float *packed) {
@@ -55,33 +55,44 @@ static void panel_avx512(long M, long K, const float *a, const float *b, float *
     }
 }
 
+// 6 rows by 16 columns, as conv_same_rows_avx2 (same_size.c).
+__attribute__((target("avx2,fma"), always_inline))
+static inline void panel_rows_avx2(int MR, long K, const float *a, const float *b, float *c, long ldc, long cols,
+                                   long rows) {
+    __m256 acc[6][2];
+    UNROLL for (int i = 0; i < 6; i++) if (i < MR) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    const float *ak = a, *bk = b;
+    for (long k = 0; k < K; k++, ak += 6, bk += 16) {
+        __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+        UNROLL for (int i = 0; i < 6; i++) {
+            if (i >= MR) continue;
+            __m256 ai = _mm256_broadcast_ss(ak + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    UNROLL for (int i = 0; i < 6; i++) {
+        if (i >= MR || i >= rows) continue;
+        float *ci = c + i * ldc;
+        if (cols == 16) {
+            _mm256_storeu_ps(ci, acc[i][0]);
+            _mm256_storeu_ps(ci + 8, acc[i][1]);
+        } else {
+            float row[16];
+            _mm256_storeu_ps(row, acc[i][0]);
+            _mm256_storeu_ps(row + 8, acc[i][1]);
+            for (long j = 0; j < cols; j++) ci[j] = row[j];
+        }
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static void panel_avx2(long M, long K, const float *a, const float *b, float *c, long ldc, long cols) {
-    for (long i0 = 0; i0 < M; i0 += 4, a += 4 * K) {
-        __m256 acc[4][2];
-        UNROLL for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-        const float *ak = a, *bk = b;
-        for (long k = 0; k < K; k++, ak += 4, bk += 16) {
-            __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
-            UNROLL for (int i = 0; i < 4; i++) {
-                __m256 ai = _mm256_broadcast_ss(ak + i);
-                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-            }
-        }
-        UNROLL for (int i = 0; i < 4; i++) {
-            if (i0 + i >= M) continue;
-            float *ci = c + (i0 + i) * ldc;
-            if (cols == 16) {
-                _mm256_storeu_ps(ci, acc[i][0]);
-                _mm256_storeu_ps(ci + 8, acc[i][1]);
-            } else {
-                float row[16];
-                _mm256_storeu_ps(row, acc[i][0]);
-                _mm256_storeu_ps(row + 8, acc[i][1]);
-                for (long j = 0; j < cols; j++) ci[j] = row[j];
-            }
-        }
+    for (long i0 = 0; i0 < M; i0 += 6, a += 6 * K) {
+        long rows = M - i0;
+        if (rows == 4) panel_rows_avx2(4, K, a, b, c + i0 * ldc, ldc, cols, rows);
+        else if (rows == 2) panel_rows_avx2(2, K, a, b, c + i0 * ldc, ldc, cols, rows);
+        else panel_rows_avx2(6, K, a, b, c + i0 * ldc, ldc, cols, rows);
     }
 }
 

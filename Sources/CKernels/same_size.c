@@ -224,6 +224,37 @@ static void conv_same_avx512(const float *x, long C, long cs, long T, long H, lo
     }
 }
 
+// AVX2: blocks of 6 rows (12 accumulators, 2 columns and a broadcast in 16 registers), the
+// last block of 4 or 2 rows when M leaves one; other remainders run 6 rows, the packed weight's
+// rows past M being zero. MR is a constant wherever this is inlined.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void conv_same_rows_avx2(int MR, const float *x, long C, long cs, long taps, const long *live, long lives,
+                                       const long *shift, __m256i (*valid)[2], const __m256i *range, const float *a,
+                                       long rows, float *y, long ldy) {
+    __m256 acc[6][2];
+    UNROLL for (int i = 0; i < 6; i++) if (i < MR) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (long c = 0; c < C; c++) {
+        const float *xc = x + c * cs, *ac = a + c * taps * 6;
+        for (long j = 0; j < lives; j++) {
+            long t = live[j];
+            const float *s = xc + shift[t], *ak = ac + t * 6;
+            __m256 b0 = _mm256_maskload_ps(s, valid[t][0]), b1 = _mm256_maskload_ps(s + 8, valid[t][1]);
+            UNROLL for (int i = 0; i < 6; i++) {
+                if (i >= MR) continue;
+                __m256 ai = _mm256_broadcast_ss(ak + i);
+                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+    }
+    UNROLL for (int i = 0; i < 6; i++) {
+        if (i < MR && i < rows) {
+            _mm256_maskstore_ps(y + i * ldy, range[0], acc[i][0]);
+            _mm256_maskstore_ps(y + i * ldy + 8, range[1], acc[i][1]);
+        }
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static void conv_same_avx2(const float *x, long C, long cs, long T, long H, long W, const long *offsets, long taps,
                            const float *a, long M, long p0, long count, float *y, long ldy) {
@@ -235,28 +266,16 @@ static void conv_same_avx2(const float *x, long C, long cs, long T, long H, long
         lane_coordinates(pb, 0, hi, T, H, W, 16, lt, lh, lw);
         tap_masks_avx2(lt, lh, lw, 0, hi, T, H, W, offsets, taps, valid, shift, range);
         long live[TB_SAME_SIZE_MAX_TAPS], lives = live_taps_avx2(valid, taps, live);
-        for (long i0 = 0; i0 < M; i0 += 4) {
-            __m256 acc[4][2];
-            UNROLL for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-            for (long c = 0; c < C; c++) {
-                const float *xc = x + c * cs + pb, *ac = a + i0 * K + c * taps * 4;
-                for (long j = 0; j < lives; j++) {
-                    long t = live[j];
-                    const float *s = xc + shift[t], *ak = ac + t * 4;
-                    __m256 b0 = _mm256_maskload_ps(s, valid[t][0]), b1 = _mm256_maskload_ps(s + 8, valid[t][1]);
-                    UNROLL for (int i = 0; i < 4; i++) {
-                        __m256 ai = _mm256_broadcast_ss(ak + i);
-                        acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-                        acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-                    }
-                }
-            }
-            UNROLL for (int i = 0; i < 4; i++) {
-                if (i0 + i < M) {
-                    float *yi = y + (i0 + i) * ldy + (pb - p0);
-                    _mm256_maskstore_ps(yi, range[0], acc[i][0]);
-                    _mm256_maskstore_ps(yi + 8, range[1], acc[i][1]);
-                }
+        for (long i0 = 0; i0 < M; i0 += 6) {
+            long rows = M - i0;
+            const float *ai = a + i0 * K;
+            float *yi = y + i0 * ldy + (pb - p0);
+            if (rows == 4) {
+                conv_same_rows_avx2(4, x + pb, C, cs, taps, live, lives, shift, valid, range, ai, rows, yi, ldy);
+            } else if (rows == 2) {
+                conv_same_rows_avx2(2, x + pb, C, cs, taps, live, lives, shift, valid, range, ai, rows, yi, ldy);
+            } else {
+                conv_same_rows_avx2(6, x + pb, C, cs, taps, live, lives, shift, valid, range, ai, rows, yi, ldy);
             }
         }
     }

@@ -66,6 +66,11 @@ final class Conv3DTests: XCTestCase {
         // The direct kernel with dead taps, and with panels that end inside a sample.
         Case(name: "3x3x3 on T = 1, direct", batch: 2, inChannels: 3, outChannels: 9, size: (1, 17, 19),
              geometry: .cube(kernel: 3, padding: 1)),
+        // The AVX2 kernels take rows 6 at a time: the last block is 4 rows (10 channels) or 2 (8).
+        Case(name: "direct, last rows 4", batch: 1, inChannels: 2, outChannels: 10, size: (2, 9, 11),
+             geometry: .cube(kernel: 3, padding: 1)),
+        Case(name: "direct, last rows 2", batch: 2, inChannels: 3, outChannels: 8, size: (1, 10, 12),
+             geometry: .cube(kernel: 3, padding: 1)),
         // Stride-2 input gradients phase by phase: an even kernel, stride 2 on one axis only,
         // and R3D-S's downsampling shapes (odd sizes leave one phase shorter than the output).
         Case(name: "4x4x4 stride 2", batch: 2, inChannels: 3, outChannels: 5, size: (6, 10, 8),
