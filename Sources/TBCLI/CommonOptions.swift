@@ -37,9 +37,9 @@ public struct CommonOptions: ParsableArguments {
         return CPU.cores
     }
 
-    /// Sets OpenBLAS's threads; call once at the start of `run()`.
+    /// Sets the threads of tb's kernels and GEMMs (OpenBLAS itself runs on one); call once at the start of `run()`.
     public func apply() {
-        BLAS.setThreads(threadCount)
+        BLAS.useComputeThreads(threadCount)
     }
 
     /// Whether to draw progress: a terminal on stderr, or --progress; never with --quiet.

@@ -1,6 +1,6 @@
-// How many threads tb's own kernels use (OpenBLAS has its own count, set with
-// BLAS.setThreads). A process-wide setting, like OpenBLAS's: programs set both once,
-// from --threads, before any work starts.
+// How many threads tb's own kernels use, GEMMs included (BLAS.sgemm splits each GEMM over them
+// and runs OpenBLAS single-threaded: BLAS.useComputeThreads). A process-wide setting, like
+// OpenBLAS's: programs set it once, from --threads, before any work starts.
 
 import Dispatch
 

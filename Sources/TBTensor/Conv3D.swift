@@ -136,30 +136,33 @@ public enum Conv3D {
         }
     }
 
-    /// dW of the live taps [Cout, Cin·K] by vol2col + sgemm, tile by tile.
+    /// dW of the live taps [Cout, Cin·K] by vol2col + sgemm: threads take whole tiles (gather and
+    /// a one-thread sgemm each) and sum their own; the sums are added in thread order.
     static func weightGradientByBLAS(gradOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
                                      shape: ConvShape, into liveGrad: UnsafeMutablePointer<Float>) {
         let P = shape.outputVolume, rows = shape.columnRows, cout = shape.outChannels
-        let tiles = shape.tiles(), width = tiles.map { $0.width(shape) }.max() ?? 0
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
-        let batchedGrad = UnsafeMutablePointer<Float>.allocate(capacity: tiles[0].isBatched ? cout * width : 0)
-        defer {
-            columns.deallocate()
-            batchedGrad.deallocate()
-        }
+        let tiles = shape.tiles(parts: computeThreads), width = tiles.map { $0.width(shape) }.max() ?? 0
+        let work = rows * width * tiles.count, threads = Parallel.threads(tiles.count, work: work)
+        let batched = tiles[0].isBatched ? cout * width : 0, perThread = rows * width + batched
+        // Allocated here for all threads: see PanelScratch.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * perThread)
+        defer { scratch.deallocate() }
         ColumnSource.with(input: x, shape: shape) { source in
-            for (i, tile) in tiles.enumerated() {
-                let ld = tile.width(shape)
-                var grad = dy + tile.firstSample * cout * P + tile.rows.lowerBound * shape.output.w, lda = P
-                VolumeColumns.gather(source: source, tile: tile, shape: shape, columns: columns)
-                if tile.isBatched {
-                    // Whole samples: dY reordered to [Cout, samples·P] to match the columns.
-                    VolumeColumns.interleave(grad, samples: tile.samples, rows: cout, columns: P, into: batchedGrad)
-                    grad = UnsafePointer(batchedGrad)
-                    lda = ld
+            sumShares(tiles.count, work: work, threads: threads, size: cout * rows, into: liveGrad) { k, share, sum in
+                let columns = scratch + k * perThread, batchedGrad = columns + rows * width
+                for t in share {
+                    let tile = tiles[t], ld = tile.width(shape)
+                    var grad = dy + tile.firstSample * cout * P + tile.rows.lowerBound * shape.output.w, lda = P
+                    VolumeColumns.gather(source: source, tile: tile, shape: shape, columns: columns, parallel: false)
+                    if tile.isBatched {
+                        // Whole samples: dY reordered to [Cout, samples·P] to match the columns.
+                        VolumeColumns.interleave(grad, samples: tile.samples, rows: cout, columns: P, into: batchedGrad)
+                        grad = UnsafePointer(batchedGrad)
+                        lda = ld
+                    }
+                    BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: ld, a: grad, lda: lda,
+                               b: columns, ldb: ld, beta: 1, c: sum, ldc: rows, split: false)
                 }
-                BLAS.sgemm(transA: false, transB: true, m: cout, n: rows, k: ld, a: grad, lda: lda,
-                           b: columns, ldb: ld, beta: i == 0 ? 0 : 1, c: liveGrad, ldc: rows)
             }
         }
     }

@@ -99,8 +99,8 @@ public enum KernelBench {
 
     /// The rows as an aligned text table, with the OpenBLAS kernel and thread count.
     public static func table(_ rows: [Row]) -> String {
-        var lines = ["OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads. conv: GFLOP/s as PyTorch counts them; "
-                        + "sgemm: GFLOP/s of the same GEMMs alone; gemm share: their time / the conv's; ms: the conv's time a call",
+        var lines = ["OpenBLAS \(BLAS.coreName), \(computeThreads) threads. conv: GFLOP/s as PyTorch counts them; "
+                        + "sgemm: GFLOP/s of the same GEMMs alone (cblas_sgemm split over tb's threads); gemm share: their time / the conv's; ms: the conv's time a call",
                      pad("layer", 24) + pad("pass", 16) + pad("conv", 8, right: true) + pad("sgemm", 8, right: true)
                         + pad("gemm share", 12, right: true) + pad("ms", 8, right: true)]
         for r in rows {

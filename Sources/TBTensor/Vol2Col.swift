@@ -52,10 +52,12 @@ enum VolumeColumns {
     /// zero where the tap reads padding, for the samples of `tile` in `source`; `columns` is
     /// [C·K, tile width]. Rows of the column matrix are independent, so the work is split over
     /// (sample, channel, kt, kh).
-    static func gather(source: ColumnSource, tile: ConvTile, shape: ConvShape, columns: UnsafeMutablePointer<Float>) {
+    /// `parallel: false` keeps it on the calling thread (callers that share out whole tiles).
+    static func gather(source: ColumnSource, tile: ConvTile, shape: ConvShape, columns: UnsafeMutablePointer<Float>,
+                       parallel: Bool = true) {
         let sampleWidth = tile.rows.count * shape.output.w, ld = tile.samples * sampleWidth
         let KT = source.t.count, KH = source.h.count, KW = source.w.count
-        Parallel.forEach(tile.samples * shape.inChannels * KT * KH, work: shape.columnRows * ld) { item in
+        Parallel.forEach(tile.samples * shape.inChannels * KT * KH, work: parallel ? shape.columnRows * ld : 0) { item in
             let s = item / (KH * KT * shape.inChannels), rows = item % (KH * KT * shape.inChannels) * KW
             gatherItem(item, source: source, tile: tile, shape: shape, into: columns + rows * ld + s * sampleWidth,
                        rowStride: ld)

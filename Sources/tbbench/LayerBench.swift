@@ -24,8 +24,7 @@ struct LayerBench: ParsableCommand {
         let passes = pass.map { Set($0.split(separator: ",").map(String.init)) }
         var tables: [[KernelBench.Row]] = []
         for t in threadList {
-            BLAS.setThreads(t)
-            setComputeThreads(t)
+            BLAS.useComputeThreads(t)
             tables.append(KernelBench.run(layers: layers, passes: passes, seconds: seconds))
         }
         print("OpenBLAS \(BLAS.coreName); per thread count: conv GFLOP/s, sgemm GFLOP/s on the same GEMMs, ms a call")

@@ -50,7 +50,7 @@ struct TrainBench: ParsableCommand {
             report(rows.suffix(2).filter { $0["threads"] == JSON(t) })
         }
         if !json && !noLayers {
-            BLAS.setThreads(threadList.last ?? 1)
+            BLAS.useComputeThreads(threadList.last ?? 1)
             print("\nconv layers at \(threadList.last ?? 1) threads: GFLOP/s of tb's conv beside cblas_sgemm on the same GEMM shapes")
             let rows = KernelBench.run()
             print(KernelBench.table(rows))
@@ -104,8 +104,7 @@ struct TrainBench: ParsableCommand {
     }
 
     func measureTB(threads: Int) -> JSONObject {
-        BLAS.setThreads(threads)
-        setComputeThreads(threads)
+        BLAS.useComputeThreads(threads)
         let model = ResNet(spec: ArchitectureSpec(family: .r3d, depth: 10, width: 16), classes: 10, seed: 0)
         var g = SeededGenerator(seed: 0)
         let x = Tensor(randomNormal: [batch, 3, 8, 56, 56], generator: &g)
