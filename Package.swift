@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "TBVideoTests", dependencies: ["TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBWarpTests", dependencies: ["TBWarp", "TBVideo", "TBStream", "TBCore"]),
         .testTarget(name: "TBMethodsTests", dependencies: ["TBMethods", "TBNN", "TBTensor", "TBVideo", "TBStream", "TBCore"]),
-        .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore"]),
+        .testTarget(name: "TBCLITests", dependencies: ["TBCLI", "TBCore", "TBTensor"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TBStream", "TBVideo", "TBWarp", "TBCore"],
                     resources: [.copy("Corrupt")]),
     ],

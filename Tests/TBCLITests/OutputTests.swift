@@ -1,7 +1,21 @@
 import Foundation
 import XCTest
 import TBCore
+import TBTensor
 @testable import TBCLI
+
+final class ThreadOptionTests: XCTestCase {
+    /// --threads sets tb's kernels' threads and keeps OpenBLAS at one (BLAS.useComputeThreads).
+    func testThreadsSetTheComputeThreads() throws {
+        defer { BLAS.useComputeThreads(0) }
+        for n in [1, 2, 3] {
+            let options = try CommonOptions.parse(["--threads", "\(n)"])
+            options.apply()
+            XCTAssertEqual(computeThreads, n)
+            XCTAssertEqual(BLAS.threads, 1)
+        }
+    }
+}
 
 final class OutputTests: XCTestCase {
     var dir: String!
