@@ -258,3 +258,90 @@ void tb_pack_matrix(int level, const float *src, long rows, long cols, long ld, 
         }
     }
 }
+
+// ---- stride-1 weight gradients from a zero-padded input ----
+// Cᵀ[r, m] += Σ_p x(r, p) · gT[p, m], vectorised over m: 6 column rows by 16 channels of
+// accumulators, a broadcast of the input per row and two loads of gT per position, as in the
+// panel GEMM, with nothing to mask because the padded input holds the zeros. Positions go by
+// chunks of rows whose gT stays in L1 while every block of column rows passes.
+
+__attribute__((target("avx2,fma"), always_inline))
+static inline void padded_rows_avx2(int VN, const float *const *xr, long plane, long HpWp, long Wp, long Ho,
+                                    long Wo, const long *stride, long q0, long q1, long r0, const float *gT, long M,
+                                    long m0, float *ct, long ldc, long kb) {
+    __m256 acc[6][2];
+    UNROLL for (int j = 0; j < 6; j++) UNROLL for (int v = 0; v < 2; v++) if (v < VN) acc[j][v] = _mm256_setzero_ps();
+    (void)plane;
+    for (long q = q0; q < q1; q++) {
+        long base = q / Ho * stride[0] * HpWp + q % Ho * stride[1] * Wp, sw = stride[2];
+        const float *g = gT + (q - r0) * Wo * M + m0;
+        const float *x0 = xr[0] + base, *x1 = xr[1] + base, *x2 = xr[2] + base;
+        const float *x3 = xr[3] + base, *x4 = xr[4] + base, *x5 = xr[5] + base;
+        for (long w = 0, ws = 0; w < Wo; w++, ws += sw, g += M) {
+            __m256 g0 = _mm256_loadu_ps(g), g1 = VN == 2 ? _mm256_loadu_ps(g + 8) : g0;
+            __m256 b;
+#define TB_ROW(J, X)                                                              \
+            b = _mm256_broadcast_ss(X + ws);                                      \
+            acc[J][0] = _mm256_fmadd_ps(b, g0, acc[J][0]);                        \
+            if (VN == 2) acc[J][1] = _mm256_fmadd_ps(b, g1, acc[J][1]);
+            TB_ROW(0, x0) TB_ROW(1, x1) TB_ROW(2, x2) TB_ROW(3, x3) TB_ROW(4, x4) TB_ROW(5, x5)
+#undef TB_ROW
+        }
+    }
+    UNROLL for (int j = 0; j < 6; j++) {
+        if (j >= kb) continue;
+        UNROLL for (int v = 0; v < 2; v++) {
+            if (v >= VN) continue;
+            float *c = ct + j * ldc + m0 + 8 * v;
+            _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), acc[j][v]));
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void padded_avx2(const float *xpad, long C, long plane, long Hp, long Wp, const long *offsets, long taps,
+                        long Ho, long Wo, const long *stride, long r0, long r1, const float *gT, long M, float *ct,
+                        long ldc) {
+    long K = C * taps, chunk = 4096 / (Wo * M);
+    chunk = chunk < 1 ? 1 : chunk;
+    for (long q0 = r0; q0 < r1; q0 += chunk) {
+        long q1 = q0 + chunk < r1 ? q0 + chunk : r1;
+        for (long k0 = 0; k0 < K; k0 += 6) {
+            long kb = K - k0 < 6 ? K - k0 : 6;
+            const float *xr[6];
+            for (long j = 0; j < 6; j++) {
+                long k = k0 + (j < kb ? j : 0);
+                xr[j] = xpad + k / taps * plane + offsets[k % taps];
+            }
+            float *c = ct + k0 * ldc;
+            for (long m0 = 0; m0 < M; m0 += 16) {
+                if (M - m0 >= 16) {
+                    padded_rows_avx2(2, xr, plane, Hp * Wp, Wp, Ho, Wo, stride, q0, q1, r0, gT, M, m0, c, ldc, kb);
+                } else {
+                    padded_rows_avx2(1, xr, plane, Hp * Wp, Wp, Ho, Wo, stride, q0, q1, r0, gT, M, m0, c, ldc, kb);
+                }
+            }
+        }
+    }
+}
+
+void tb_weight_gradient_padded(int level, const float *xpad, long C, long plane, long Hp, long Wp,
+                               const long *offsets, long taps, long Ho, long Wo, const long *stride, long r0, long r1,
+                               const float *gT, long M, float *ct, long ldc) {
+    if (level >= 1) {
+        padded_avx2(xpad, C, plane, Hp, Wp, offsets, taps, Ho, Wo, stride, r0, r1, gT, M, ct, ldc);
+        return;
+    }
+    long K = C * taps;
+    for (long k = 0; k < K; k++) {
+        const float *x = xpad + k / taps * plane + offsets[k % taps];
+        for (long q = r0; q < r1; q++) {
+            long base = q / Ho * stride[0] * Hp * Wp + q % Ho * stride[1] * Wp;
+            for (long w = 0; w < Wo; w++) {
+                const float *g = gT + ((q - r0) * Wo + w) * M;
+                float v = x[base + w * stride[2]];
+                for (long m = 0; m < M; m++) ct[k * ldc + m] += v * g[m];
+            }
+        }
+    }
+}

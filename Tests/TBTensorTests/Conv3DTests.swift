@@ -71,6 +71,18 @@ final class Conv3DTests: XCTestCase {
              geometry: .cube(kernel: 3, padding: 1)),
         Case(name: "direct, last rows 2", batch: 2, inChannels: 3, outChannels: 8, size: (1, 10, 12),
              geometry: .cube(kernel: 3, padding: 1)),
+        // Weight gradients from a padded input (AVX2): 16 channels (two vectors), 24 (one left
+        // over), dilation, one sample split into runs of rows.
+        Case(name: "padded dW, 16 channels", batch: 3, inChannels: 3, outChannels: 16, size: (3, 6, 7),
+             geometry: .cube(kernel: 3, padding: 1)),
+        Case(name: "padded dW, 24 channels, dilated", batch: 1, inChannels: 2, outChannels: 24, size: (5, 6, 5),
+             geometry: ConvGeometry(kernel: (3, 3, 3), padding: (2, 2, 2), dilation: (2, 2, 2))),
+        Case(name: "padded dW, 8 channels, uneven padding", batch: 2, inChannels: 3, outChannels: 8, size: (4, 5, 9),
+             geometry: ConvGeometry(kernel: (3, 1, 3), padding: (1, 0, 2))),
+        Case(name: "padded dW, stem strides", batch: 2, inChannels: 3, outChannels: 16, size: (3, 13, 12),
+             geometry: ConvGeometry(kernel: (3, 7, 7), stride: (1, 2, 2), padding: (1, 3, 3))),
+        Case(name: "padded dW, stride 3 and 2", batch: 1, inChannels: 2, outChannels: 8, size: (5, 9, 8),
+             geometry: ConvGeometry(kernel: (2, 3, 3), stride: (3, 2, 2), padding: (0, 1, 1))),
         // Stride-2 input gradients phase by phase: an even kernel, stride 2 on one axis only,
         // and R3D-S's downsampling shapes (odd sizes leave one phase shorter than the output).
         Case(name: "4x4x4 stride 2", batch: 2, inChannels: 3, outChannels: 5, size: (6, 10, 8),
@@ -185,6 +197,36 @@ final class Conv3DTests: XCTestCase {
                                                         geometry: c.geometry), name + " dX (col2vol)")
             }
         }
+    }
+
+    /// The padded-input weight gradient at the levels it has (portable C, AVX2), on every case it takes.
+    func testPaddedWeightGradient() {
+        var covered = 0
+        for level in MicroKernel.supported where level <= 1 {
+            for (i, c) in Self.cases.enumerated() {
+                let (x, w, dy) = tensors(c, seed: UInt64(i))
+                let shape = ConvShape(inputShape: x.shape, weightShape: w.shape, geometry: c.geometry)
+                guard Conv3D.usesPaddedWeightGradient(shape, level: 1) else { continue }
+                covered += 1
+                for threads in [1, 2] {
+                    setComputeThreads(threads)
+                    defer { setComputeThreads(0) }
+                    var dw = [Float](repeating: 0, count: w.count)
+                    dy.data.withUnsafeBufferPointer { dy in
+                        x.data.withUnsafeBufferPointer { x in
+                            dw.withUnsafeMutableBufferPointer { dw in
+                                Conv3D.paddedWeightGradient(gradOutput: dy.baseAddress!, input: x.baseAddress!, shape: shape,
+                                                            into: dw.baseAddress!, level: level)
+                            }
+                        }
+                    }
+                    assertClose(Tensor(shape: w.shape, data: dw),
+                                ConvReference.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry),
+                                "\(c.name) (level \(level), \(threads) threads)")
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(covered, 5)
     }
 
     /// One and two threads: each thread sums its own tiles, so the results agree to rounding,

@@ -54,6 +54,14 @@ void tb_gemm_panel(int level, long M, long K, const float *packedA, const float 
 void tb_gemm_panels_nt(int level, long M, long K, long panels, const float *g, const float *b,
                        float *c, long ldc);
 
+/// Cᵀ[r, m] += Σ x(r, p) · gT[p, m] over the output positions of rows r0 ..< r1 (row q = t·Ho + h, Wo
+/// positions each) of a convolution of one sample with strides stride[0 ..< 3]: column row
+/// r = c·taps + i reads xpad[c·plane + t·s0·Hp·Wp + h·s1·Wp + w·s2 + offsets[i]] from the input
+/// zero-padded to planes of Hp×Wp rows; gT holds dY of those positions as [positions][M]; M a
+/// multiple of 8 at the AVX2 level. Cᵀ rows are ldc apart.
+void tb_weight_gradient_padded(int level, const float *xpad, long C, long plane, long Hp, long Wp,
+                               const long *offsets, long taps, long Ho, long Wo, const long *stride, long r0, long r1,
+                               const float *gT, long M, float *ct, long ldc);
 /// Fixes glibc's mmap and trim thresholds so that freed memory stays in the process.
 void tb_retain_freed_memory(void);
 
