@@ -122,13 +122,12 @@ public enum Conv3D {
             }
             return
         }
-        if usesPaddedWeightGradient(shape, level: MicroKernel.best) {
-            return paddedWeightGradient(gradOutput: dy, input: x, shape: shape, into: dw, level: MicroKernel.best)
-        }
-        // With dead taps the GEMMs make dW of the live taps only; it is spread out at the end.
+        // With dead taps the kernels make dW of the live taps only; it is spread out at the end.
         let liveGrad = shape.hasDeadTaps ? UnsafeMutablePointer<Float>.allocate(capacity: cout * rows) : dw
         defer { if liveGrad != dw { liveGrad.deallocate() } }
-        if MicroKernel.isFastForWeights {
+        if usesPaddedWeightGradient(shape, level: MicroKernel.best) {
+            paddedWeightGradient(gradOutput: dy, input: x, shape: shape, into: liveGrad, level: MicroKernel.best)
+        } else if MicroKernel.isFastForWeights {
             weightGradientByPanels(gradOutput: dy, input: x, shape: shape, into: liveGrad, level: MicroKernel.best)
         } else {
             weightGradientByBLAS(gradOutput: dy, input: x, shape: shape, into: liveGrad)

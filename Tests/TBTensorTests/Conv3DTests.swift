@@ -199,9 +199,10 @@ final class Conv3DTests: XCTestCase {
         }
     }
 
-    /// The padded-input weight gradient at the levels it has (portable C, AVX2), on every case it takes.
+    /// The padded-input weight gradient at the levels it has (portable C, AVX2), on every case it
+    /// takes, dead taps included.
     func testPaddedWeightGradient() {
-        var covered = 0
+        var covered = 0, deadTaps = 0
         for level in MicroKernel.supported where level <= 1 {
             for (i, c) in Self.cases.enumerated() {
                 let (x, w, dy) = tensors(c, seed: UInt64(i))
@@ -211,15 +212,19 @@ final class Conv3DTests: XCTestCase {
                 for threads in [1, 2] {
                     setComputeThreads(threads)
                     defer { setComputeThreads(0) }
-                    var dw = [Float](repeating: 0, count: w.count)
+                    // dW of the live taps, spread out to the full kernel (zeros at dead taps).
+                    var live = [Float](repeating: 0, count: shape.outChannels * shape.columnRows)
                     dy.data.withUnsafeBufferPointer { dy in
                         x.data.withUnsafeBufferPointer { x in
-                            dw.withUnsafeMutableBufferPointer { dw in
+                            live.withUnsafeMutableBufferPointer { live in
                                 Conv3D.paddedWeightGradient(gradOutput: dy.baseAddress!, input: x.baseAddress!, shape: shape,
-                                                            into: dw.baseAddress!, level: level)
+                                                            into: live.baseAddress!, level: level)
                             }
                         }
                     }
+                    var dw = [Float](repeating: 0, count: w.count)
+                    shape.forEachLiveTap(outer: shape.outChannels) { full, j in dw[full] = live[j] }
+                    if shape.hasDeadTaps { deadTaps += 1 }
                     assertClose(Tensor(shape: w.shape, data: dw),
                                 ConvReference.backwardWeight(gradOutput: dy, input: x, geometry: c.geometry),
                                 "\(c.name) (level \(level), \(threads) threads)")
@@ -227,6 +232,7 @@ final class Conv3DTests: XCTestCase {
             }
         }
         XCTAssertGreaterThanOrEqual(covered, 5)
+        XCTAssertGreaterThan(deadTaps, 0)
     }
 
     /// One and two threads: each thread sums its own tiles, so the results agree to rounding,
