@@ -4,6 +4,7 @@
 // Sums run over k (or panels) in order, so results do not depend on how callers split work.
 
 #include "CKernels.h"
+#include "avx2_rows.h"
 #include <immintrin.h>
 
 #define UNROLL _Pragma("clang loop unroll(full)")
@@ -55,7 +56,7 @@ static void panel_avx512(long M, long K, const float *a, const float *b, float *
     }
 }
 
-// 6 rows by 16 columns, as conv_same_rows_avx2 (same_size.c).
+// 6 rows by 16 columns (avx2_rows.h), as conv_same_rows_avx2 (same_size.c).
 __attribute__((target("avx2,fma"), always_inline))
 static inline void panel_rows_avx2(int MR, long K, const float *a, const float *b, float *c, long ldc, long cols,
                                    long rows) {
@@ -63,13 +64,7 @@ static inline void panel_rows_avx2(int MR, long K, const float *a, const float *
     UNROLL for (int i = 0; i < 6; i++) if (i < MR) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     const float *ak = a, *bk = b;
     for (long k = 0; k < K; k++, ak += 6, bk += 16) {
-        __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
-        UNROLL for (int i = 0; i < 6; i++) {
-            if (i >= MR) continue;
-            __m256 ai = _mm256_broadcast_ss(ak + i);
-            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-        }
+        fma_rows_avx2(MR, ak, _mm256_loadu_ps(bk), _mm256_loadu_ps(bk + 8), acc);
     }
     UNROLL for (int i = 0; i < 6; i++) {
         if (i >= MR || i >= rows) continue;
@@ -259,19 +254,18 @@ void tb_pack_matrix(int level, const float *src, long rows, long cols, long ld, 
     }
 }
 
-// ---- stride-1 weight gradients from a zero-padded input ----
+// ---- weight gradients from a zero-padded input ----
 // Cᵀ[r, m] += Σ_p x(r, p) · gT[p, m], vectorised over m: 6 column rows by 16 channels of
 // accumulators, a broadcast of the input per row and two loads of gT per position, as in the
 // panel GEMM, with nothing to mask because the padded input holds the zeros. Positions go by
 // chunks of rows whose gT stays in L1 while every block of column rows passes.
 
 __attribute__((target("avx2,fma"), always_inline))
-static inline void padded_rows_avx2(int VN, const float *const *xr, long plane, long HpWp, long Wp, long Ho,
+static inline void padded_rows_avx2(int VN, const float *const *xr, long HpWp, long Wp, long Ho,
                                     long Wo, const long *stride, long q0, long q1, long r0, const float *gT, long M,
                                     long m0, float *ct, long ldc, long kb) {
     __m256 acc[6][2];
     UNROLL for (int j = 0; j < 6; j++) UNROLL for (int v = 0; v < 2; v++) if (v < VN) acc[j][v] = _mm256_setzero_ps();
-    (void)plane;
     for (long q = q0; q < q1; q++) {
         long base = q / Ho * stride[0] * HpWp + q % Ho * stride[1] * Wp, sw = stride[2];
         const float *g = gT + (q - r0) * Wo * M + m0;
@@ -316,9 +310,9 @@ static void padded_avx2(const float *xpad, long C, long plane, long Hp, long Wp,
             float *c = ct + k0 * ldc;
             for (long m0 = 0; m0 < M; m0 += 16) {
                 if (M - m0 >= 16) {
-                    padded_rows_avx2(2, xr, plane, Hp * Wp, Wp, Ho, Wo, stride, q0, q1, r0, gT, M, m0, c, ldc, kb);
+                    padded_rows_avx2(2, xr, Hp * Wp, Wp, Ho, Wo, stride, q0, q1, r0, gT, M, m0, c, ldc, kb);
                 } else {
-                    padded_rows_avx2(1, xr, plane, Hp * Wp, Wp, Ho, Wo, stride, q0, q1, r0, gT, M, m0, c, ldc, kb);
+                    padded_rows_avx2(1, xr, Hp * Wp, Wp, Ho, Wo, stride, q0, q1, r0, gT, M, m0, c, ldc, kb);
                 }
             }
         }

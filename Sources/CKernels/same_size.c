@@ -5,6 +5,7 @@
 // gradient's GEMM all read the input with masked loads.
 
 #include "CKernels.h"
+#include "avx2_rows.h"
 #include <immintrin.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -241,24 +242,12 @@ static inline void conv_same_rows_avx2(int MR, const float *x, long C, long cs, 
         for (long j = 0; j < fulls; j++) {
             long t = full[j];
             const float *s = xc + shift[t], *ak = ac + t * 6;
-            __m256 b0 = _mm256_loadu_ps(s), b1 = _mm256_loadu_ps(s + 8);
-            UNROLL for (int i = 0; i < 6; i++) {
-                if (i >= MR) continue;
-                __m256 ai = _mm256_broadcast_ss(ak + i);
-                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-            }
+            fma_rows_avx2(MR, ak, _mm256_loadu_ps(s), _mm256_loadu_ps(s + 8), acc);
         }
         for (long j = 0; j < parts; j++) {
             long t = part[j];
             const float *s = xc + shift[t], *ak = ac + t * 6;
-            __m256 b0 = _mm256_maskload_ps(s, valid[t][0]), b1 = _mm256_maskload_ps(s + 8, valid[t][1]);
-            UNROLL for (int i = 0; i < 6; i++) {
-                if (i >= MR) continue;
-                __m256 ai = _mm256_broadcast_ss(ak + i);
-                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-            }
+            fma_rows_avx2(MR, ak, _mm256_maskload_ps(s, valid[t][0]), _mm256_maskload_ps(s + 8, valid[t][1]), acc);
         }
     }
     UNROLL for (int i = 0; i < 6; i++) {

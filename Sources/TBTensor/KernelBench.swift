@@ -111,7 +111,8 @@ public enum KernelBench {
         return lines.joined(separator: "\n")
     }
 
-    private static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+    /// `s` filled with spaces to `width` characters, on the left when `right` (table columns).
+    public static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
         let fill = String(repeating: " ", count: max(0, width - s.count))
         return right ? fill + s : s + fill
     }

@@ -27,30 +27,27 @@ struct LayerBench: ParsableCommand {
             BLAS.useComputeThreads(t)
             tables.append(KernelBench.run(layers: layers, passes: passes, seconds: seconds))
         }
+        func right(_ s: String, _ width: Int) -> String { KernelBench.pad(s, width, right: true) }
         print("OpenBLAS \(BLAS.coreName); per thread count: conv GFLOP/s, sgemm GFLOP/s on the same GEMMs, ms a call")
-        var header = pad("layer", 24) + pad("pass", 16)
-        for t in threadList { header += pad("\(t)t conv", 10, right: true) + pad("sgemm", 8, right: true) + pad("ms", 8, right: true) }
-        if threadList.count > 1 { header += pad("speed-up", 10, right: true) }
+        var header = KernelBench.pad("layer", 24) + KernelBench.pad("pass", 16)
+        for t in threadList { header += right("\(t)t conv", 10) + right("sgemm", 8) + right("ms", 8) }
+        if threadList.count > 1 { header += right("speed-up", 10) }
         print(header)
         for (i, row) in tables[0].enumerated() {
-            var line = pad(row.layer, 24) + pad(row.pass, 16)
+            var line = KernelBench.pad(row.layer, 24) + KernelBench.pad(row.pass, 16)
             for table in tables {
                 let r = table[i]
-                line += pad(formatFixed(r.gflops, 1), 10, right: true) + pad(formatFixed(r.sgemmGflops, 1), 8, right: true)
-                    + pad(formatFixed(r.milliseconds, 2), 8, right: true)
+                line += right(formatFixed(r.gflops, 1), 10) + right(formatFixed(r.sgemmGflops, 1), 8)
+                    + right(formatFixed(r.milliseconds, 2), 8)
             }
             if let last = tables.last, tables.count > 1 {
-                line += pad(formatFixed(row.milliseconds / last[i].milliseconds, 2) + "×", 10, right: true)
+                line += right(formatFixed(row.milliseconds / last[i].milliseconds, 2) + "×", 10)
             }
             print(line)
         }
         for (t, table) in zip(threadList, tables) {
-            print("\(t) threads: these passes take " + formatFixed(table.reduce(0) { $0 + $1.milliseconds }, 1) + " ms in all")
+            let total = table.reduce(0) { $0 + $1.milliseconds }
+            print("\(t) threads: these passes take " + formatFixed(total, 1) + " ms in all")
         }
-    }
-
-    private func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
-        let fill = String(repeating: " ", count: max(0, width - s.count))
-        return right ? fill + s : s + fill
     }
 }
